@@ -1,0 +1,139 @@
+"""The overhead table: on the terminal, as a history breakdown, and between README markers.
+
+The README section is regenerated rather than edited by hand so that published figures always come
+from one complete run of the benchmark, with the settings that produced them beside them.
+"""
+
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench._measure import HistoryStats
+
+START_MARKER = "<!-- bench:overhead:start -->"
+END_MARKER = "<!-- bench:overhead:end -->"
+
+PEERS = (
+    ("pydantic-ai's Temporal integration", "0.56×", "7.7×"),
+    ("the OpenAI Agents SDK's Temporal integration", "0.64×", "2.6×"),
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    agentrun: float
+    bare: float
+    decimals: int = 0
+    # (comparison, limit) on the ratio agentrun/bare; None for figures shown for context only.
+    target: tuple[str, float] | None = None
+
+    @property
+    def ratio(self) -> float:
+        return self.agentrun / self.bare if self.bare else float("inf")
+
+    @property
+    def ok(self) -> bool | None:
+        if self.target is None:
+            return None
+        compare: Callable[[float, float], bool] = (
+            operator.ge if self.target[0] == "≥" else operator.le
+        )
+        return compare(round(self.ratio, 2), self.target[1])
+
+    def cells(self) -> list[str]:
+        target = f"{self.target[0]} {self.target[1]:.2f}×" if self.target else "—"
+        verdict = {None: "", True: "PASS", False: "MISS"}[self.ok]
+        return [
+            self.name,
+            f"{self.agentrun:,.{self.decimals}f}",
+            f"{self.bare:,.{self.decimals}f}",
+            f"{self.ratio:.2f}×",
+            target,
+            verdict,
+        ]
+
+
+HEADER = ["figure", "agentrun", "bare Temporal", "agentrun/bare", "target", "result"]
+
+
+def text_table(rows: list[Row]) -> str:
+    lines = [HEADER, *(row.cells() for row in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(HEADER))]
+    out = []
+    for n, line in enumerate(lines):
+        out.append("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def peers_text() -> str:
+    lines = ["Peers on the same task (reported in the issue, not measured here):"]
+    lines += [
+        f"  {name}: {tp} bare throughput, {hb} bare history bytes, bare's event count"
+        for name, tp, hb in PEERS
+    ]
+    return "\n".join(lines)
+
+
+def breakdown_text(ours: HistoryStats, bare: HistoryStats) -> str:
+    """Events and bytes per run by event kind, largest difference first: where overhead sits."""
+    kinds = set(ours.by_kind) | set(bare.by_kind)
+
+    def diff(kind: str) -> int:
+        return ours.by_kind.get(kind, [0, 0])[1] - bare.by_kind.get(kind, [0, 0])[1]
+
+    head = f"{'event kind (per run)':<58} {'agentrun':>14} {'bare':>14} {'Δ bytes':>8}"
+    lines = [head, "-" * len(head)]
+    for kind in sorted(kinds, key=lambda k: (-abs(diff(k)), k)):
+        a = ours.by_kind.get(kind, [0, 0])
+        b = bare.by_kind.get(kind, [0, 0])
+        lines.append(
+            f"{kind[:58]:<58} {f'{a[0]} ev {a[1]:>6} B':>14} {f'{b[0]} ev {b[1]:>6} B':>14}"
+            f" {diff(kind):>+8}"
+        )
+    return "\n".join(lines)
+
+
+def markdown_section(rows: list[Row], settings: str) -> str:
+    lines = [
+        "| " + " | ".join(HEADER) + " |",
+        "|" + "---|" * len(HEADER),
+        *("| " + " | ".join(row.cells()) + " |" for row in rows),
+    ]
+    peers = [
+        f"- {name}: {tp} bare throughput, {hb} bare history bytes, bare's event count"
+        for name, tp, hb in PEERS
+    ]
+    return "\n".join(
+        [
+            "Overhead of an agentrun run of the refund agent (5 tool calls, 6 model calls, scripted "
+            "model) against a bare Temporal workflow running the same 11 activities with the same "
+            "tool arguments and results, in the same process against the same server.",
+            "",
+            settings,
+            "",
+            *lines,
+            "",
+            "For context, reported in the issue for the same task (not measured here):",
+            "",
+            *peers,
+            "",
+            "Reproduce with `python -m bench.overhead --write-readme`.",
+        ]
+    )
+
+
+def write_readme(readme: Path, section: str) -> None:
+    """Replace only what lies between the markers; append them once if they are missing."""
+    text = readme.read_text(encoding="utf-8") if readme.exists() else ""
+    block = f"{START_MARKER}\n{section}\n{END_MARKER}"
+    pattern = re.compile(re.escape(START_MARKER) + r".*?" + re.escape(END_MARKER), re.DOTALL)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text, count=1)
+    else:
+        text = text.rstrip("\n") + ("\n\n" if text else "") + f"## Performance\n\n{block}\n"
+    readme.write_text(text, encoding="utf-8")

@@ -1,0 +1,31 @@
+"""Helpers for raising classified ApplicationErrors from activities."""
+
+from pydantic import ValidationError
+from temporalio.exceptions import ApplicationError
+
+from agentrun.contracts.tools import ToolErrorDetail
+from agentrun.logic.retry import ErrorClass
+
+
+def first_problem(err: ValidationError, prefix: str = "") -> tuple[str, str]:
+    """The first offending field (dotted path) and its message, for one-line errors."""
+    problem = err.errors()[0]
+    path = ".".join(str(p) for p in problem["loc"])
+    field = f"{prefix}.{path}" if prefix and path else (prefix or path or "(root)")
+    return field, problem["msg"]
+
+
+def tool_failure(
+    tool: str, error: ErrorClass, attempt: int, message: str, field: str | None = None
+) -> ApplicationError:
+    detail = ToolErrorDetail(
+        tool=tool,
+        error_class=error.error_class,
+        retryable=error.retryable,
+        attempt=attempt,
+        status_code=error.status_code,
+        field=field,
+    )
+    return ApplicationError(
+        f"{tool}: {message}", detail, type=error.error_type, non_retryable=not error.retryable
+    )

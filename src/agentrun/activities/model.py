@@ -1,0 +1,70 @@
+"""The model activity: append new messages, call the provider, store and return its decision."""
+
+from collections.abc import Mapping
+
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from agentrun.activities.conversation import ConversationGap, ConversationStore
+from agentrun.activities.providers.base import ModelProvider, ModelProviderError, ModelRequest
+from agentrun.agents.registry import AgentRegistry, RegistryError
+from agentrun.contracts.model import Message, ModelCallInput, ModelCallResult
+from agentrun.contracts.names import ACTIVITY_MODEL_CALL, ErrorType
+
+log = structlog.get_logger(__name__)
+
+
+class ModelActivities:
+    def __init__(
+        self,
+        registry: AgentRegistry,
+        store: ConversationStore,
+        providers: Mapping[str, ModelProvider],
+    ) -> None:
+        self._registry = registry
+        self._store = store
+        self._providers = dict(providers)
+
+    @activity.defn(name=ACTIVITY_MODEL_CALL)
+    async def model_call(self, call: ModelCallInput) -> ModelCallResult:
+        try:
+            spec = self._registry.resolve(call.agent.name, call.agent.version).spec
+        except RegistryError as err:
+            raise ApplicationError(
+                str(err), type=ErrorType.UNKNOWN_AGENT, non_retryable=True
+            ) from None
+        provider = self._providers.get(spec.model.provider)
+        if provider is None:
+            raise ApplicationError(
+                f"model provider {spec.model.provider!r} is not configured on this worker",
+                type=ErrorType.MODEL_ERROR,
+                non_retryable=True,
+            )
+        try:
+            messages = await self._store.append_and_load(
+                call.run_id, call.start_index, call.new_messages
+            )
+        except ConversationGap as err:
+            raise ApplicationError(
+                str(err), type=ErrorType.CONVERSATION_MISSING, non_retryable=True
+            ) from None
+        try:
+            response = await provider.complete(
+                ModelRequest(spec=spec, messages=messages, turn=call.turn)
+            )
+        except ModelProviderError as err:
+            log.warning("model call failed", run_id=call.run_id, error=str(err))
+            raise ApplicationError(
+                str(err), type=ErrorType.MODEL_ERROR, non_retryable=not err.retryable
+            ) from err
+        reply = Message(
+            role="assistant", content=response.content, tool_calls=response.decision.tool_calls
+        )
+        await self._store.put(call.run_id, len(messages), [reply])
+        return ModelCallResult(
+            decision=response.decision,
+            usage=response.usage,
+            model=response.model,
+            conversation_length=len(messages) + 1,
+        )

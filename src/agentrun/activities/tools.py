@@ -1,0 +1,115 @@
+"""One activity per tool: validates params, runs the tool, validates and wraps its output.
+
+The wrapper, not the tool, enforces the contract: a tool that "succeeds" with output breaking its
+schema raises a non-retryable ``ContractViolation`` instead of reaching the model.
+"""
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import structlog
+from pydantic import BaseModel, ValidationError
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from agentrun.activities.errors import first_problem, tool_failure
+from agentrun.agents.registry import AgentRegistry, ToolContext, ToolDefinition
+from agentrun.contracts.names import ErrorType, tool_activity_name
+from agentrun.contracts.tools import ToolInput, ToolMetadata, ToolOutput, ToolStatus
+from agentrun.logic.retry import ErrorClass, classify_exception, effective_error
+
+log = structlog.get_logger(__name__)
+
+HEARTBEAT_EVERY_S = 2.0
+
+
+class PartialResult:
+    """Returned by a tool whose result is usable but incomplete (envelope status ``partial``)."""
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+
+
+ToolActivity = Callable[[ToolInput], Awaitable[ToolOutput]]
+
+
+async def _heartbeat_forever() -> None:
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(HEARTBEAT_EVERY_S)
+
+
+def _as_plain(value: Any) -> Any:
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
+def build_tool_activity(tool: ToolDefinition, data_dir: Path) -> ToolActivity:
+    contract = tool.contract
+
+    @activity.defn(name=tool_activity_name(contract.name))
+    async def run_tool(call: ToolInput) -> ToolOutput:
+        attempt = activity.info().attempt
+        started = time.perf_counter()
+        bound = log.bind(
+            tool=contract.name,
+            run_id=call.context.run_id,
+            tenant_id=call.context.tenant_id,
+            attempt=attempt,
+        )
+        try:
+            params = tool.params_model.model_validate(call.params)
+        except ValidationError as err:
+            field, msg = first_problem(err, "params")
+            error = ErrorClass(ErrorType.INVALID_PARAMS, "invalid_params", False)
+            raise tool_failure(contract.name, error, attempt, f"{field}: {msg}", field) from None
+
+        ctx = ToolContext(call.context, call.idempotency_key, attempt, data_dir)
+        heartbeat = asyncio.create_task(_heartbeat_forever())
+        try:
+            raw = await tool.fn(params, ctx)
+        except ApplicationError:
+            raise
+        except Exception as exc:
+            error = effective_error(contract, classify_exception(exc))
+            bound.warning(
+                "tool call failed", error_class=error.error_class, retryable=error.retryable
+            )
+            raise tool_failure(
+                contract.name, error, attempt, str(exc) or error.error_class
+            ) from exc
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+        status: ToolStatus = "success"
+        if isinstance(raw, PartialResult):
+            status, raw = "partial", raw.data
+        try:
+            data = tool.output_model.model_validate(_as_plain(raw))
+        except ValidationError as err:
+            field, msg = first_problem(err, "data")
+            error = ErrorClass(ErrorType.CONTRACT_VIOLATION, "contract_violation", False)
+            bound.error("tool output violates its contract", field=field)
+            raise tool_failure(
+                contract.name, error, attempt, f"output breaks contract at {field}: {msg}", field
+            ) from None
+        duration_ms = (time.perf_counter() - started) * 1000
+        bound.debug("tool call succeeded", duration_ms=round(duration_ms, 2))
+        return ToolOutput(
+            status=status,
+            data=data.model_dump(mode="json"),
+            metadata=ToolMetadata(
+                attempt=attempt, duration_ms=duration_ms, idempotency_key=call.idempotency_key
+            ),
+        )
+
+    return run_tool
+
+
+def build_tool_activities(registry: AgentRegistry, data_dir: Path) -> list[ToolActivity]:
+    return [build_tool_activity(tool, data_dir) for tool in registry.tools()]

@@ -1,0 +1,1 @@
+"""Agent definitions: the registry and the sample agents shipped with agentrun."""

@@ -1,0 +1,165 @@
+"""The refund agent: a customer-support agent that refunds an order and tells the customer.
+
+It exercises the platform end to end: a permanent error (unknown order), a retried read
+(flaky carrier), a fallback (carrier down), an approval-gated non-idempotent write and two
+idempotent writes. Importing this module registers nothing; ``register`` does, so a benchmark can
+register its own variant through ``build_refund_agent`` instead.
+"""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentrun.agents.refund import db
+from agentrun.agents.refund.db import count_refunds
+from agentrun.agents.refund.tools import (
+    ADD_ORDER_NOTE,
+    GET_SHIPPING_STATUS,
+    ISSUE_REFUND,
+    LOOKUP_ORDER,
+    MAX_REFUND,
+    ORDER_ID_PATTERN,
+    REFUND_TOOLS,
+    SEND_EMAIL,
+)
+from agentrun.agents.registry import AgentDefinition, AgentRegistry
+from agentrun.contracts.agents import (
+    AgentSpec,
+    EscalationPolicy,
+    ModelSettings,
+    ReviewMode,
+    ReviewPolicy,
+    ScriptStep,
+    StateDeadlines,
+)
+
+__all__ = [
+    "REFUND_AGENT_NAME",
+    "REFUND_AGENT_VERSION",
+    "REFUND_REVIEWERS",
+    "REFUND_SAMPLE_INPUT",
+    "REFUND_SCRIPT",
+    "REFUND_SYSTEM_PROMPT",
+    "RefundRequest",
+    "build_refund_agent",
+    "count_refunds",
+    "register",
+]
+
+REFUND_AGENT_NAME = "refund"
+REFUND_AGENT_VERSION = "1"
+REFUND_REVIEWERS = ("alice", "bob")
+REFUND_MAX_STEPS = 12
+REFUND_SAMPLE_INPUT: dict[str, Any] = {
+    "order_id": "1001",
+    "reason": "arrived broken",
+    "amount": 250,
+}
+
+
+class RefundRequest(BaseModel):
+    """What a support ticket must carry before the agent may act on it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: str = Field(pattern=ORDER_ID_PATTERN)
+    reason: str = Field(min_length=1, max_length=500)
+    amount: float = Field(gt=0, le=MAX_REFUND)
+
+
+REFUND_SYSTEM_PROMPT = """\
+You are a customer-support agent for an online shop, handling refund requests.
+
+For every request:
+1. Look up the order with lookup_order. If it does not exist, stop and say so.
+2. Check where the parcel is with get_shipping_status; a cached status is acceptable when the
+   carrier cannot be reached.
+3. Issue the refund with issue_refund, for the requested amount only. Never refund more than the
+   order total and never issue a second refund for the same request.
+4. Email the customer at the address on the order with send_email: confirm the amount, the refund
+   reference and when to expect the money. Be brief, polite and factual; promise nothing else.
+5. Record what you did on the order with add_order_note, so colleagues can see it.
+
+Finish with a JSON answer holding refund_id, order_id, amount, shipping_status, customer_notified
+and a one-sentence summary. Refunds above 100 need a human approval; a reviewer checks your
+answer before it is released. If anything is unclear, say so in the summary rather than guessing.
+"""
+
+_ORDER_ID = "{{input.order_id}}"
+
+REFUND_SCRIPT: tuple[ScriptStep, ...] = (
+    ScriptStep(tool=LOOKUP_ORDER, args={"order_id": _ORDER_ID}),
+    ScriptStep(tool=GET_SHIPPING_STATUS, args={"order_id": _ORDER_ID}),
+    ScriptStep(
+        tool=ISSUE_REFUND,
+        args={"order_id": _ORDER_ID, "amount": "{{input.amount}}", "reason": "{{input.reason}}"},
+    ),
+    ScriptStep(
+        tool=SEND_EMAIL,
+        args={
+            "to": "{{tools.lookup_order.customer_email}}",
+            "subject": "Your refund for order {{input.order_id}}",
+            "body": (
+                "Hello {{tools.lookup_order.customer_name}},\n\n"
+                "We have refunded {{input.amount}} {{tools.lookup_order.currency}} for order "
+                "{{input.order_id}} ({{input.reason}}) to your original payment method. "
+                "Your refund reference is {{tools.issue_refund.refund_id}}; the money usually "
+                "shows on your statement within 5 to 10 business days.\n\n"
+                "Kind regards,\nCustomer Support"
+            ),
+        },
+    ),
+    ScriptStep(
+        tool=ADD_ORDER_NOTE,
+        args={
+            "order_id": _ORDER_ID,
+            "note": "refund {{tools.issue_refund.refund_id}} issued: {{input.reason}}",
+        },
+    ),
+    ScriptStep(
+        final={
+            "refund_id": "{{tools.issue_refund.refund_id}}",
+            "order_id": _ORDER_ID,
+            "amount": "{{input.amount}}",
+            "shipping_status": "{{tools.get_shipping_status.status}}",
+            "customer_notified": True,
+            "summary": (
+                "Refunded {{input.amount}} {{tools.lookup_order.currency}} on order "
+                "{{input.order_id}} ({{input.reason}}) and emailed the customer at "
+                "{{tools.lookup_order.customer_email}}."
+            ),
+        },
+        confidence=0.92,
+    ),
+)
+
+
+def build_refund_agent(
+    version: str = REFUND_AGENT_VERSION,
+    review: ReviewPolicy | None = None,
+    deadlines: StateDeadlines | None = None,
+    escalation: EscalationPolicy | None = None,
+) -> AgentDefinition:
+    """Build the refund agent, or a variant of it under another version (e.g. for a benchmark).
+
+    All variants share the same tool functions, so several versions can live in one registry.
+    """
+    spec = AgentSpec(
+        name=REFUND_AGENT_NAME,
+        version=version,
+        description="Refunds an order after checking it, then notifies the customer.",
+        system_prompt=REFUND_SYSTEM_PROMPT,
+        model=ModelSettings(provider="scripted", model="scripted-1", script=REFUND_SCRIPT),
+        tools=tuple(t.contract for t in REFUND_TOOLS),
+        max_steps=REFUND_MAX_STEPS,
+        review=review or ReviewPolicy(mode=ReviewMode.ALWAYS),
+        deadlines=deadlines or StateDeadlines(),
+        escalation=escalation or EscalationPolicy(),
+        reviewers=REFUND_REVIEWERS,
+    )
+    return AgentDefinition(spec=spec, input_model=RefundRequest, tools=REFUND_TOOLS, setup=db.setup)
+
+
+def register(registry: AgentRegistry) -> None:
+    # default=True keeps version "1" the default even if a variant was registered first.
+    registry.register(build_refund_agent(), default=True)

@@ -1,0 +1,215 @@
+"""The typed client for services: start runs, read status and results, review, cancel, list.
+
+Every error a caller can cause (unknown run, refused review, bad filter) is an
+:class:`AgentRunError` with a one-line message; Temporal's exception types stay inside.
+"""
+
+import uuid
+from collections.abc import Sequence
+
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError, CancelledError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from agentrun.contracts.names import (
+    AGENT_RUN_WORKFLOW,
+    QUERY_STATUS,
+    SA_AGENT_NAME,
+    SA_AGENT_STATE,
+    SA_AGENT_VERSION,
+    SA_TENANT_ID,
+    SIGNAL_REVIEW,
+    TASK_QUEUE,
+    UPDATE_SUBMIT_REVIEW,
+)
+from agentrun.contracts.review import ReviewAck, ReviewDecision
+from agentrun.contracts.runs import Failure, RunRequest, RunResult, RunStatus, RunSummary
+from agentrun.contracts.states import FailureCategory, RunState
+
+
+class AgentRunError(Exception):
+    """A caller-facing error: the message is one line that says what is wrong."""
+
+
+async def connect(address: str, namespace: str = "default") -> Client:
+    try:
+        return await Client.connect(
+            address, namespace=namespace, data_converter=pydantic_data_converter
+        )
+    except RuntimeError as err:
+        raise AgentRunError(f"cannot reach Temporal at {address}: {err}") from None
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+class AgentRunClient:
+    def __init__(self, client: Client, task_queue: str = TASK_QUEUE) -> None:
+        self.temporal = client
+        self._task_queue = task_queue
+
+    @classmethod
+    async def connect(
+        cls, address: str, namespace: str = "default", task_queue: str = TASK_QUEUE
+    ) -> "AgentRunClient":
+        return cls(await connect(address, namespace), task_queue)
+
+    async def start(self, request: RunRequest) -> str:
+        """Start a run and return its id; the same ``request_id`` never starts a second run."""
+        request_id = request.request_id or f"run-{uuid.uuid4().hex}"
+        request = request.model_copy(update={"request_id": request_id})
+        try:
+            await self.temporal.start_workflow(
+                AGENT_RUN_WORKFLOW,
+                request,
+                id=request_id,
+                task_queue=self._task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(SA_AGENT_STATE, RunState.INIT.value),
+                        SearchAttributePair(SA_AGENT_NAME, request.agent),
+                        SearchAttributePair(SA_TENANT_ID, request.tenant_id),
+                    ]
+                ),
+                static_summary=f"{request.agent} run for tenant {request.tenant_id}",
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # the same request_id already ran: idempotent start, same run
+        except RPCError as err:
+            raise AgentRunError(f"cannot start run: {_one_line(err)}") from None
+        return request_id
+
+    def _handle(self, run_id: str) -> WorkflowHandle[object, RunResult]:
+        return self.temporal.get_workflow_handle(run_id, result_type=RunResult)
+
+    async def status(self, run_id: str) -> RunStatus:
+        try:
+            status: RunStatus = await self._handle(run_id).query(
+                QUERY_STATUS, result_type=RunStatus
+            )
+        except RPCError as err:
+            raise AgentRunError(self._rpc_message(run_id, err)) from None
+        return status
+
+    async def result(self, run_id: str) -> RunResult:
+        """Wait for the run to end; FAILED and CANCELLED runs are results too, not exceptions."""
+        try:
+            return await self._handle(run_id).result()
+        except WorkflowFailureError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.details:
+                try:
+                    return RunResult.model_validate(cause.details[0])
+                except ValueError:
+                    pass
+            if isinstance(cause, CancelledError):
+                return RunResult(
+                    run_id=run_id,
+                    state=RunState.CANCELLED,
+                    failure=Failure(category=FailureCategory.CANCELLED, message="cancelled"),
+                )
+            return RunResult(
+                run_id=run_id,
+                state=RunState.FAILED,
+                failure=Failure(category=FailureCategory.INTERNAL, message=_one_line(cause or err)),
+            )
+        except RPCError as err:
+            raise AgentRunError(self._rpc_message(run_id, err)) from None
+
+    async def review(self, run_id: str, decision: ReviewDecision) -> ReviewAck:
+        """Send a decision as a validated update; a refused decision raises AgentRunError."""
+        try:
+            ack: ReviewAck = await self._handle(run_id).execute_update(
+                UPDATE_SUBMIT_REVIEW, decision, result_type=ReviewAck
+            )
+        except WorkflowUpdateFailedError as err:
+            raise AgentRunError(f"review refused: {_one_line(err.cause or err)}") from None
+        except RPCError as err:
+            raise AgentRunError(self._rpc_message(run_id, err)) from None
+        return ack
+
+    async def signal_review(self, run_id: str, decision: ReviewDecision) -> None:
+        """Fire-and-forget variant; refusals are recorded in the run's status, not returned."""
+        try:
+            await self._handle(run_id).signal(SIGNAL_REVIEW, decision)
+        except RPCError as err:
+            raise AgentRunError(self._rpc_message(run_id, err)) from None
+
+    async def cancel(self, run_id: str) -> None:
+        try:
+            await self._handle(run_id).cancel()
+        except RPCError as err:
+            raise AgentRunError(self._rpc_message(run_id, err)) from None
+
+    async def list_runs(
+        self,
+        *,
+        states: Sequence[RunState] = (),
+        agent: str | None = None,
+        tenant_id: str | None = None,
+        limit: int = 50,
+    ) -> list[RunSummary]:
+        query = runs_query(states=states, agent=agent, tenant_id=tenant_id)
+        rows: list[RunSummary] = []
+        try:
+            async for execution in self.temporal.list_workflows(query, limit=limit):
+                attrs = execution.typed_search_attributes
+                rows.append(
+                    RunSummary(
+                        run_id=execution.id,
+                        agent=attrs.get(SA_AGENT_NAME),
+                        version=attrs.get(SA_AGENT_VERSION),
+                        state=attrs.get(SA_AGENT_STATE),
+                        tenant_id=attrs.get(SA_TENANT_ID),
+                        execution_status=(execution.status or WorkflowExecutionStatus.RUNNING).name,
+                        started_at=execution.start_time,
+                        closed_at=execution.close_time,
+                    )
+                )
+        except RPCError as err:
+            raise AgentRunError(f"cannot list runs: {_one_line(err)}") from None
+        return rows
+
+    @staticmethod
+    def _rpc_message(run_id: str, err: RPCError) -> str:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return f"no run with id {run_id!r}"
+        return f"run {run_id}: {_one_line(err)}"
+
+
+def _quote(value: str) -> str:
+    if "'" in value or "\\" in value:
+        raise AgentRunError(f"invalid filter value {value!r}")
+    return f"'{value}'"
+
+
+def runs_query(
+    *, states: Sequence[RunState] = (), agent: str | None = None, tenant_id: str | None = None
+) -> str:
+    """A visibility query over our search attributes; values are validated, never spliced raw."""
+    parts = [f"WorkflowType = {_quote(AGENT_RUN_WORKFLOW)}"]
+    if states:
+        parts.append(
+            f"{SA_AGENT_STATE.name} IN ({', '.join(_quote(RunState(s).value) for s in states)})"
+        )
+    if agent:
+        parts.append(f"{SA_AGENT_NAME.name} = {_quote(agent)}")
+    if tenant_id:
+        parts.append(f"{SA_TENANT_ID.name} = {_quote(tenant_id)}")
+    return " AND ".join(parts)

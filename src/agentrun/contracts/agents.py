@@ -1,0 +1,130 @@
+"""Agent specs: the snapshot of prompt, model, tools and policies a run executes (SPEC §7)."""
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from agentrun.contracts.tools import ToolContract
+
+
+class AgentRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+class ScriptStep(BaseModel):
+    """One decision of the scripted (offline, deterministic) model.
+
+    Values may hold ``{{input.x}}`` or ``{{tools.<tool>.<field>}}`` templates; a value that is a
+    single template keeps the referenced value's type.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tool: str | None = None
+    args: dict[str, Any] = Field(default_factory=dict)
+    final: dict[str, Any] | None = None
+    confidence: float = Field(default=0.95, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "ScriptStep":
+        if (self.tool is None) == (self.final is None):
+            raise ValueError("a script step is either a tool call (tool) or a final answer (final)")
+        return self
+
+
+class ModelSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provider: str = "scripted"
+    model: str = "scripted-1"
+    temperature: float = 0.0
+    max_output_tokens: int = 1024
+    script: tuple[ScriptStep, ...] = ()
+
+
+class ReviewMode(StrEnum):
+    ALWAYS = "always"
+    NEVER = "never"
+    LOW_CONFIDENCE = "low_confidence"
+
+
+class ReviewPolicy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: ReviewMode = ReviewMode.ALWAYS
+    confidence_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
+    # Share of runs routed to review for quality auditing even when not otherwise required.
+    sample_rate: float = Field(default=0.01, ge=0.0, le=1.0)
+
+
+class EscalationAction(StrEnum):
+    AUTO_REJECT = "auto_reject"
+    AUTO_APPROVE = "auto_approve"
+    ESCALATE = "escalate"
+
+
+class EscalationPolicy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    action: EscalationAction = EscalationAction.AUTO_REJECT
+    escalation_reviewers: tuple[str, ...] = ()
+    escalation_deadline: timedelta = timedelta(minutes=5)
+
+    @model_validator(mode="after")
+    def _escalation_has_group(self) -> "EscalationPolicy":
+        if self.action is EscalationAction.ESCALATE and not self.escalation_reviewers:
+            raise ValueError("escalation_reviewers: required when action is 'escalate'")
+        return self
+
+
+class StateDeadlines(BaseModel):
+    """Per-state deadlines (SPEC §1 table), overridable per agent."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    init: timedelta = timedelta(seconds=30)
+    preparing: timedelta = timedelta(seconds=60)
+    executing: timedelta = timedelta(minutes=30)
+    reviewing: timedelta = timedelta(minutes=5)
+
+
+class AgentSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")
+    version: str = Field(min_length=1, max_length=64)
+    description: str = ""
+    system_prompt: str
+    model: ModelSettings = ModelSettings()
+    tools: tuple[ToolContract, ...] = ()
+    max_steps: int = Field(default=20, ge=1, le=10_000)
+    loop_threshold: int = Field(default=3, ge=2)
+    review: ReviewPolicy = ReviewPolicy()
+    deadlines: StateDeadlines = StateDeadlines()
+    escalation: EscalationPolicy = EscalationPolicy()
+    reviewers: tuple[str, ...] = ()
+
+    @property
+    def ref(self) -> AgentRef:
+        return AgentRef(name=self.name, version=self.version)
+
+    def tool(self, name: str) -> ToolContract | None:
+        return next((t for t in self.tools if t.name == name), None)
+
+    @model_validator(mode="after")
+    def _tools_consistent(self) -> "AgentSpec":
+        names = [t.name for t in self.tools]
+        if len(names) != len(set(names)):
+            raise ValueError(f"tools: duplicate tool names in {names}")
+        for t in self.tools:
+            if t.fallback is not None and t.fallback not in names:
+                raise ValueError(f"tools: {t.name}.fallback {t.fallback!r} is not one of {names}")
+        return self

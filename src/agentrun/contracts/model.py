@@ -1,0 +1,71 @@
+"""What travels between the workflow and the model activity.
+
+The conversation itself stays out of history: the workflow sends only the messages that are new
+since the last call plus the index they start at, and the activity keeps the full conversation in
+the conversation store. History bytes therefore grow with the steps, not with their square.
+"""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentrun.contracts.agents import AgentRef
+
+
+class ToolCallRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    call_id: str
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class Message(BaseModel):
+    """One conversation entry; ``role`` follows the chat-completions convention."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str = ""
+    tool_calls: tuple[ToolCallRequest, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+class TokenUsage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __add__(self, other: "TokenUsage") -> "TokenUsage":
+        return TokenUsage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+        )
+
+
+class FinalAnswer(BaseModel):
+    output: dict[str, Any]
+    confidence: float = Field(default=1.0, ge=0.0, le=1.0)
+
+
+class ModelDecision(BaseModel):
+    """Either tool calls to make next, or the final answer (never both)."""
+
+    tool_calls: tuple[ToolCallRequest, ...] = ()
+    final: FinalAnswer | None = None
+
+
+class ModelCallInput(BaseModel):
+    run_id: str
+    agent: AgentRef
+    turn: int
+    start_index: int
+    new_messages: tuple[Message, ...]
+
+
+class ModelCallResult(BaseModel):
+    decision: ModelDecision
+    usage: TokenUsage
+    model: str
+    # Length of the stored conversation after the assistant's reply was appended.
+    conversation_length: int

@@ -1,0 +1,57 @@
+"""Every name that crosses a process boundary, declared once.
+
+Workers, clients, the CLI and the plain ``temporal`` CLI must agree on these strings; keeping them
+here means a rename is one edit and a typo is an import error, not a silently unmatched task.
+"""
+
+from typing import Final
+
+from temporalio.common import SearchAttributeKey
+
+TASK_QUEUE: Final = "agentrun"
+
+AGENT_RUN_WORKFLOW: Final = "AgentRun"
+
+UPDATE_SUBMIT_REVIEW: Final = "submit_review"
+SIGNAL_REVIEW: Final = "review"
+QUERY_STATUS: Final = "status"
+
+ACTIVITY_PREPARE_RUN: Final = "agentrun.prepare_run"
+ACTIVITY_MODEL_CALL: Final = "agentrun.model_call"
+TOOL_ACTIVITY_PREFIX: Final = "tool."
+
+SA_AGENT_STATE: Final = SearchAttributeKey.for_keyword("AgentState")
+SA_AGENT_NAME: Final = SearchAttributeKey.for_keyword("AgentName")
+SA_AGENT_VERSION: Final = SearchAttributeKey.for_keyword("AgentVersion")
+SA_TENANT_ID: Final = SearchAttributeKey.for_keyword("TenantId")
+SEARCH_ATTRIBUTES: Final = (SA_AGENT_STATE, SA_AGENT_NAME, SA_AGENT_VERSION, SA_TENANT_ID)
+
+
+def tool_activity_name(tool: str) -> str:
+    """Tool activities are named after the tool so the Temporal UI shows what ran."""
+    return f"{TOOL_ACTIVITY_PREFIX}{tool}"
+
+
+class ErrorType:
+    """``ApplicationError.type`` values raised by our activities and workflow."""
+
+    TOOL_UNAVAILABLE: Final = "ToolUnavailable"  # 429/502/503/504, connection refused
+    TOOL_TIMEOUT: Final = "ToolTimeout"
+    TOOL_REJECTED: Final = "ToolRejected"  # 4xx: the request itself is wrong
+    TOOL_INTERNAL: Final = "ToolInternal"  # unexpected exception inside the tool
+    INVALID_PARAMS: Final = "InvalidParams"
+    CONTRACT_VIOLATION: Final = "ContractViolation"
+    NOT_RETRIED: Final = "NonIdempotentNotRetried"
+    UNKNOWN_AGENT: Final = "UnknownAgent"
+    UNKNOWN_TOOL: Final = "UnknownTool"
+    MODEL_ERROR: Final = "ModelError"
+    CONVERSATION_MISSING: Final = "ConversationMissing"
+
+
+NON_RETRYABLE_TOOL_ERRORS: Final = (
+    ErrorType.TOOL_REJECTED,
+    ErrorType.INVALID_PARAMS,
+    ErrorType.CONTRACT_VIOLATION,
+    ErrorType.NOT_RETRIED,
+    ErrorType.UNKNOWN_TOOL,
+)

@@ -1,0 +1,26 @@
+"""Input and output of the PREPARING step (agent resolution and input validation)."""
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from agentrun.contracts.agents import AgentSpec
+
+
+class PrepareInput(BaseModel):
+    agent: str
+    version: str | None
+    input: dict[str, Any]
+
+
+class InputProblem(BaseModel):
+    field: str
+    message: str
+
+
+class PrepareResult(BaseModel):
+    """Either a resolved spec with the normalised input, or the problem that stops the run."""
+
+    spec: AgentSpec | None = None
+    input: dict[str, Any] | None = None
+    problem: InputProblem | None = None

@@ -1,0 +1,82 @@
+"""Review decisions and the pending-review record (SPEC §3)."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    REQUEST_CHANGES = "request_changes"
+    EDIT = "edit"
+
+
+class ReviewDecision(BaseModel):
+    """The payload of the ``submit_review`` update and the ``review`` signal.
+
+    ``review_id`` is optional: when given it must name the pending review, so a decision typed
+    for one gate can never land on another.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    decision: Decision
+    reviewer: str = Field(min_length=1, max_length=200)
+    comment: str | None = Field(default=None, max_length=10_000)
+    output: dict[str, Any] | None = None
+    review_id: str | None = None
+
+    @model_validator(mode="after")
+    def _decision_has_what_it_needs(self) -> "ReviewDecision":
+        if self.decision is Decision.EDIT and self.output is None:
+            raise ValueError("output: required when decision is 'edit'")
+        if self.decision is not Decision.EDIT and self.output is not None:
+            raise ValueError("output: only allowed when decision is 'edit'")
+        if self.decision is Decision.REQUEST_CHANGES and not self.comment:
+            raise ValueError("comment: required when decision is 'request_changes'")
+        return self
+
+
+class ReviewAck(BaseModel):
+    """The update's answer: the decision was accepted and what the run does next."""
+
+    review_id: str
+    decision: Decision
+    next_state: str
+
+
+GateKind = Literal["final", "tool_approval"]
+
+
+class PendingReview(BaseModel):
+    review_id: str
+    kind: GateKind
+    reviewers: tuple[str, ...]
+    deadline: datetime
+    escalated: bool = False
+    tool: str | None = None
+    tool_args: dict[str, Any] | None = None
+    reason: str
+
+
+class ReviewRecord(BaseModel):
+    review_id: str
+    kind: GateKind
+    decision: Decision
+    reviewer: str
+    at: datetime
+    comment: str | None = None
+    automatic: bool = False
+    escalated: bool = False
+    human_override: bool = False
+
+
+class RejectedReview(BaseModel):
+    """An unauthorised or malformed decision that reached the run by signal and was refused."""
+
+    reviewer: str
+    at: datetime
+    reason: str

@@ -1,0 +1,99 @@
+"""Run requests, live status and results."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentrun.contracts.model import TokenUsage
+from agentrun.contracts.review import PendingReview, RejectedReview, ReviewRecord
+from agentrun.contracts.states import FailureCategory, RunState, Transition
+from agentrun.contracts.tools import ToolCallRecord
+
+MAX_INPUT_BYTES = 256 * 1024
+
+
+class RunRequest(BaseModel):
+    """What a service sends to start a run; ``request_id`` doubles as the idempotency key.
+
+    No field has a random default: the workflow decodes this on every replay.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agent: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_-]*$")
+    version: str | None = Field(default=None, max_length=64)
+    input: dict[str, Any] = Field(default_factory=dict)
+    tenant_id: str = Field(default="default", min_length=1, max_length=128)
+    user_id: str = Field(default="anonymous", min_length=1, max_length=128)
+    request_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class Failure(BaseModel):
+    category: FailureCategory
+    message: str
+    field: str | None = None
+
+
+class Usage(BaseModel):
+    model_calls: int = 0
+    tool_calls: int = 0
+    tokens: TokenUsage = TokenUsage()
+
+
+class RunStatus(BaseModel):
+    """The live picture of a run, returned by the ``status`` query."""
+
+    run_id: str
+    agent: str
+    version: str | None = None
+    tenant_id: str
+    user_id: str
+    request_id: str
+    trace_id: str
+    state: RunState
+    transitions: list[Transition]
+    step: int = 0
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    pending_review: PendingReview | None = None
+    reviews: list[ReviewRecord] = Field(default_factory=list)
+    rejected_reviews: list[RejectedReview] = Field(default_factory=list)
+    usage: Usage = Usage()
+    output: dict[str, Any] | None = None
+    confidence: float | None = None
+    human_override: bool = False
+    failure: Failure | None = None
+
+    def time_in_states(self, now: datetime | None = None) -> dict[RunState, timedelta]:
+        """Seconds spent in each state; the current state counts up to ``now``."""
+        spent: dict[RunState, timedelta] = {}
+        for current, nxt in zip(self.transitions, self.transitions[1:], strict=False):
+            spent[current.target] = spent.get(current.target, timedelta()) + (nxt.at - current.at)
+        if self.transitions and now is not None and not self.state.terminal:
+            last = self.transitions[-1]
+            spent[last.target] = spent.get(last.target, timedelta()) + (now - last.at)
+        return spent
+
+
+class RunResult(BaseModel):
+    """The workflow's return value; a FAILED run raises instead, with this in the details."""
+
+    run_id: str
+    state: RunState
+    output: dict[str, Any] | None = None
+    failure: Failure | None = None
+    human_override: bool = False
+    usage: Usage = Usage()
+
+
+class RunSummary(BaseModel):
+    """One row of a run listing, read from Temporal visibility (search attributes)."""
+
+    run_id: str
+    agent: str | None
+    version: str | None
+    state: str | None
+    tenant_id: str | None
+    execution_status: str
+    started_at: datetime | None
+    closed_at: datetime | None = None

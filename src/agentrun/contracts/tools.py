@@ -1,0 +1,146 @@
+"""Tool contracts and the envelopes a tool call travels in (SPEC §2).
+
+A contract is data: it crosses into the workflow (which derives retry policy, timeouts, approval
+gates and fallbacks from it) and into history once per run, so it holds JSON Schemas rather than
+Python classes. The classes live beside the tool implementation in the agent registry.
+"""
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class SideEffect(StrEnum):
+    NONE = "none"
+    IDEMPOTENT = "idempotent"
+    NON_IDEMPOTENT = "non_idempotent"
+
+
+class RiskLevel(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class RetentionClass(StrEnum):
+    BUSINESS_90D = "business_90d"
+    LEGAL_7Y = "legal_7y"
+
+
+class RetrySpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    initial_interval: timedelta = timedelta(seconds=1)
+    backoff: float = Field(default=2.0, ge=1.0, le=10.0)
+    max_interval: timedelta = timedelta(seconds=30)
+
+
+class ToolContract(BaseModel):
+    """Everything the platform needs to call a tool safely, declared once per tool."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    description: str
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+    side_effect: SideEffect = SideEffect.NONE
+    # A non-idempotent tool that deduplicates on the idempotency key may be retried; one that
+    # does not is called at most once.
+    accepts_idempotency_key: bool = False
+    atomic: bool = True
+    retention: RetentionClass = RetentionClass.BUSINESS_90D
+    timeout: timedelta = timedelta(seconds=10)
+    total_timeout: timedelta | None = None
+    retry: RetrySpec = RetrySpec()
+    fallback: str | None = None
+    requires_approval: bool = False
+    # Approval also required when a numeric param exceeds its threshold, e.g. {"amount": 100}.
+    approval_above: dict[str, float] = Field(default_factory=dict)
+    risk: RiskLevel = RiskLevel.LOW
+
+    @model_validator(mode="after")
+    def _fallback_is_another_tool(self) -> "ToolContract":
+        if self.fallback == self.name:
+            raise ValueError(f"tool {self.name!r} cannot be its own fallback")
+        return self
+
+
+class RequestContext(BaseModel):
+    """Injected by the platform into every tool call; never produced by the model."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    user_id: str
+    tenant_id: str
+    request_id: str
+    run_id: str
+    trace_id: str
+    timestamp: datetime
+
+
+class ToolInput(BaseModel):
+    """The ``{tool, params, context}`` envelope; ``idempotency_key`` is stable across retries."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tool: str
+    params: dict[str, Any]
+    context: RequestContext
+    idempotency_key: str
+
+
+ToolStatus = Literal["success", "partial", "error"]
+
+
+class ToolMetadata(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    attempt: int
+    duration_ms: float
+    idempotency_key: str
+
+
+class ToolOutput(BaseModel):
+    """The ``{status, data, metadata}`` envelope; ``data`` has passed the output schema."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: ToolStatus
+    data: dict[str, Any]
+    metadata: ToolMetadata
+
+
+class ToolErrorDetail(BaseModel):
+    """Attached to a tool's ApplicationError so the workflow can record the error pattern."""
+
+    tool: str
+    error_class: str
+    retryable: bool
+    attempt: int
+    status_code: int | None = None
+    field: str | None = None
+
+
+ToolCallStatus = Literal["success", "partial", "error", "rejected"]
+
+
+class ToolCallRecord(BaseModel):
+    """What the run remembers of one tool call (and its fallback, if one ran)."""
+
+    call_id: str
+    step: int
+    tool: str
+    status: ToolCallStatus
+    attempts: int
+    idempotency_key: str
+    started_at: datetime
+    finished_at: datetime
+    error_class: str | None = None
+    retryable: bool | None = None
+    message: str | None = None
+    fallback_for: str | None = None
+    approved_by: str | None = None

@@ -1,0 +1,1 @@
+"""Pure decision logic: deterministic, I/O-free, called from workflows and unit-tested alone."""

@@ -1,0 +1,94 @@
+"""Tool contract -> Temporal activity options, and exception -> error classification."""
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+from agentrun.contracts.names import NON_RETRYABLE_TOOL_ERRORS, ErrorType
+from agentrun.contracts.tools import SideEffect, ToolContract
+
+RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+# Tools slower than this heartbeat, so a crashed worker is noticed long before the timeout.
+HEARTBEAT_AFTER = timedelta(seconds=20)
+HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
+class ToolActivityOptions:
+    start_to_close_timeout: timedelta
+    schedule_to_close_timeout: timedelta | None
+    heartbeat_timeout: timedelta | None
+    retry_policy: RetryPolicy
+
+
+def may_retry(contract: ToolContract) -> bool:
+    """Retrying is safe unless the call has a side effect that the tool cannot deduplicate."""
+    return contract.side_effect is not SideEffect.NON_IDEMPOTENT or contract.accepts_idempotency_key
+
+
+def activity_options(contract: ToolContract) -> ToolActivityOptions:
+    spec = contract.retry
+    attempts = spec.max_attempts if may_retry(contract) else 1
+    return ToolActivityOptions(
+        start_to_close_timeout=contract.timeout,
+        schedule_to_close_timeout=contract.total_timeout,
+        heartbeat_timeout=HEARTBEAT_TIMEOUT if contract.timeout > HEARTBEAT_AFTER else None,
+        retry_policy=RetryPolicy(
+            initial_interval=spec.initial_interval,
+            backoff_coefficient=spec.backoff,
+            maximum_interval=max(spec.max_interval, spec.initial_interval),
+            maximum_attempts=attempts,
+            non_retryable_error_types=list(NON_RETRYABLE_TOOL_ERRORS),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ErrorClass:
+    error_type: str  # an ErrorType value, used as ApplicationError.type
+    error_class: str  # a finer label for records and metrics, e.g. "http_503"
+    retryable: bool
+    status_code: int | None = None
+
+
+class ToolError(Exception):
+    """Raised by tool implementations for failures with an HTTP-like status.
+
+    ``retryable`` overrides the status-based classification when the tool knows better.
+    """
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, retryable: bool | None = None
+    ):
+        super().__init__(message)
+        self.status_code = status_code
+        self.retryable = retryable
+
+
+def classify_exception(exc: BaseException) -> ErrorClass:
+    if isinstance(exc, ToolError):
+        code = exc.status_code
+        if code is None:
+            retryable = True if exc.retryable is None else exc.retryable
+            kind = ErrorType.TOOL_UNAVAILABLE if retryable else ErrorType.TOOL_REJECTED
+            return ErrorClass(kind, "tool_error", retryable)
+        retryable = code in RETRYABLE_STATUS if exc.retryable is None else exc.retryable
+        if retryable:
+            return ErrorClass(ErrorType.TOOL_UNAVAILABLE, f"http_{code}", True, code)
+        return ErrorClass(ErrorType.TOOL_REJECTED, f"http_{code}", False, code)
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return ErrorClass(ErrorType.TOOL_TIMEOUT, "timeout", True)
+    if isinstance(exc, ConnectionError):
+        return ErrorClass(ErrorType.TOOL_UNAVAILABLE, "connection", True)
+    return ErrorClass(ErrorType.TOOL_INTERNAL, type(exc).__name__, True)
+
+
+def effective_error(contract: ToolContract, error: ErrorClass) -> ErrorClass:
+    """A failure of a tool that may not be retried is reported as non-retryable."""
+    if error.retryable and not may_retry(contract):
+        return ErrorClass(ErrorType.NOT_RETRIED, error.error_class, False, error.status_code)
+    return error

@@ -1,0 +1,53 @@
+"""The run state machine: the only way a run changes state.
+
+Illegal transitions raise :class:`IllegalTransition`, a programming error: inside a workflow it
+fails the workflow task (so a fixed worker can resume the run) instead of recording a wrong state.
+"""
+
+from datetime import datetime
+
+from agentrun.contracts.states import ALLOWED_TRANSITIONS, RunState, Transition
+
+
+class IllegalTransition(RuntimeError):
+    pass
+
+
+def is_allowed(source: RunState, target: RunState, *, review_required: bool) -> bool:
+    if target is RunState.CANCELLED:
+        return not source.terminal
+    if source is RunState.EXECUTING and target is RunState.COMPLETED and review_required:
+        return False
+    return target in ALLOWED_TRANSITIONS[source]
+
+
+class RunStateMachine:
+    def __init__(self, started_at: datetime) -> None:
+        self._transitions: list[Transition] = [
+            Transition(source=None, target=RunState.INIT, at=started_at, reason="request received")
+        ]
+
+    @property
+    def state(self) -> RunState:
+        return self._transitions[-1].target
+
+    @property
+    def transitions(self) -> list[Transition]:
+        return list(self._transitions)
+
+    def transition(
+        self,
+        target: RunState,
+        at: datetime,
+        reason: str | None = None,
+        *,
+        review_required: bool = False,
+    ) -> Transition:
+        source = self.state
+        if not is_allowed(source, target, review_required=review_required):
+            raise IllegalTransition(f"{source} -> {target} is not an allowed transition")
+        if at < self._transitions[-1].at:
+            raise IllegalTransition(f"transition to {target} at {at} precedes the previous one")
+        record = Transition(source=source, target=target, at=at, reason=reason)
+        self._transitions.append(record)
+        return record

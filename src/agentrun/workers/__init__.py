@@ -1,0 +1,1 @@
+"""Processes and wiring: settings, worker, client, CLI, embedded dev server."""

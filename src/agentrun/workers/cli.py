@@ -1,0 +1,383 @@
+"""The ``agentrun`` command line: a local dev server, a worker, a demo, and the reviewer's tools.
+
+Each command builds one :class:`Settings` (environment first, then its own options) and passes it
+down. Every error a user can cause ends as one ``error: ...`` line on stderr and a non-zero exit;
+a traceback would mean a bug in the CLI.
+"""
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from agentrun.contracts.review import Decision, ReviewDecision
+from agentrun.contracts.runs import RunRequest
+from agentrun.contracts.states import RunState
+from agentrun.workers import cli_runs
+from agentrun.workers.cli_common import (
+    AddressOpt,
+    CliError,
+    DbFileOpt,
+    JsonOpt,
+    NamespaceOpt,
+    PortOpt,
+    UiPortOpt,
+    build_settings,
+    emit_json,
+    err_console,
+    guarded,
+    open_client,
+    out,
+    parse_json_object,
+    validation_message,
+)
+from agentrun.workers.devserver import DEFAULT_PORT, DEFAULT_UI_PORT, DevServer
+from agentrun.workers.logging import configure_logging
+from agentrun.workers.settings import Settings
+
+app = typer.Typer(
+    name="agentrun",
+    help="Durable AI-agent runs on Temporal: run the dev stack, start runs, review, inspect.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+)
+
+# pydantic field -> the option a user typed, so validation errors name what to fix.
+REQUEST_OPTIONS = {
+    "agent": "AGENT",
+    "version": "--version",
+    "input": "--input",
+    "tenant_id": "--tenant",
+    "user_id": "--user",
+    "request_id": "--request-id",
+}
+REVIEW_OPTIONS = {
+    "decision": "--decision",
+    "reviewer": "--reviewer",
+    "comment": "--comment",
+    "output": "--output",
+    "review_id": "--review-id",
+}
+
+
+# ----------------------------------------------------------------- local stack
+
+
+@app.command()
+@guarded
+def server(
+    *,
+    port: PortOpt = DEFAULT_PORT,
+    ui_port: UiPortOpt = DEFAULT_UI_PORT,
+    db_file: DbFileOpt = None,
+    in_memory: Annotated[
+        bool, typer.Option("--in-memory", help="Keep nothing: runs vanish when it stops.")
+    ] = False,
+    address: AddressOpt = None,
+    namespace: NamespaceOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Run the Temporal dev server (with Web UI) in the foreground until Ctrl-C.
+
+    It listens on 127.0.0.1:PORT whatever --address says.
+    """
+    settings = build_settings(address, namespace)
+    stop = threading.Event()
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    dev = DevServer.from_settings(
+        settings, port=port, ui_port=ui_port, db_file=db_file, in_memory=in_memory
+    )
+    dev.start()
+    try:
+        store = str(dev.db_file) if dev.db_file else "in memory"
+        if json_output:
+            emit_json({"address": dev.address, "ui_url": dev.ui_url, "store": store})
+        else:
+            out.print(f"Temporal dev server on {dev.address} (store: {store})", highlight=False)
+            out.print(f"Web UI: {dev.ui_url}", highlight=False)
+            out.print("Press Ctrl-C to stop.")
+            sys.stdout.flush()
+        while not stop.wait(0.5):
+            if not dev.running:
+                raise CliError(f"the dev server exited unexpectedly: {dev.output_tail()}")
+    finally:
+        code = dev.stop()
+    if not json_output:
+        out.print(f"dev server stopped (exit code {code})")
+
+
+@app.command()
+@guarded
+def worker(
+    *,
+    address: AddressOpt = None,
+    namespace: NamespaceOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Run a worker for the AgentRun workflow and its activities until Ctrl-C or SIGTERM."""
+    settings = build_settings(address, namespace)
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(_worker(settings, json_output))
+
+
+async def _worker(settings: Settings, json_output: bool) -> None:
+    from agentrun.workers.worker import run_worker  # noqa: PLC0415 -- heavy; worker/demo only
+
+    client = await open_client(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    task = asyncio.create_task(run_worker(client.temporal, settings, stop))
+    # A worker that cannot be built (bad agent module) fails at once: don't announce that one.
+    done, _ = await asyncio.wait({task}, timeout=0.5)
+    if not done:
+        if json_output:
+            emit_json({"event": "worker_started", "task_queue": settings.task_queue})
+        else:
+            err_console.print(
+                f"worker polling task queue {settings.task_queue!r} on "
+                f"{settings.temporal_address} ({settings.temporal_namespace}); Ctrl-C to stop",
+                highlight=False,
+            )
+    await task  # re-raises why the worker could not run
+
+
+@app.command()
+@guarded
+def demo(
+    *,
+    port: PortOpt = DEFAULT_PORT,
+    ui_port: UiPortOpt = DEFAULT_UI_PORT,
+    db_file: DbFileOpt = None,
+    address: AddressOpt = None,
+    namespace: NamespaceOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Start a dev server, a worker and sample refund runs; keep them up until Ctrl-C.
+
+    The server keeps its runs in a SQLite file, so runs left waiting survive a restart. It
+    listens on 127.0.0.1:PORT whatever --address says.
+    """
+    from agentrun.workers.cli_demo import run_demo  # noqa: PLC0415 -- heavy; demo only
+
+    settings = build_settings(address, namespace)
+    asyncio.run(
+        run_demo(
+            settings,
+            port=port,
+            ui_port=ui_port,
+            db_file=db_file,
+            json_output=json_output,
+            console=out,
+        )
+    )
+
+
+# ----------------------------------------------------------------- runs
+
+
+@app.command()
+@guarded
+def run(
+    *,
+    agent: Annotated[str, typer.Argument(help="Agent name, e.g. refund.")],
+    input_json: Annotated[
+        str, typer.Option("--input", help="The agent's input as a JSON object.")
+    ] = "{}",
+    version: Annotated[str | None, typer.Option("--version", help="Agent version.")] = None,
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Tenant id.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="User id.")] = None,
+    request_id: Annotated[
+        str | None,
+        typer.Option("--request-id", help="Idempotency key: the same id never starts twice."),
+    ] = None,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="Wait until the run ends (COMPLETED, FAILED or CANCELLED). A run waiting for "
+            "a review keeps this waiting until someone decides.",
+        ),
+    ] = False,
+    address: AddressOpt = None,
+    namespace: NamespaceOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Start a run and report its first settled state (with --wait: its result).
+
+    An unknown agent or invalid input fails the run in PREPARING; that is reported here as an
+    error with a non-zero exit.
+    """
+    settings = build_settings(address, namespace)
+    fields: dict[str, Any] = {
+        "agent": agent,
+        "input": parse_json_object(input_json, "--input"),
+        "version": version,
+        "request_id": request_id,
+    }
+    if tenant is not None:
+        fields["tenant_id"] = tenant
+    if user is not None:
+        fields["user_id"] = user
+    try:
+        request = RunRequest.model_validate(fields)
+    except ValidationError as err:
+        raise CliError(validation_message(err, REQUEST_OPTIONS)) from None
+    asyncio.run(cli_runs.start_run(settings, request, wait, json_output))
+
+
+@app.command()
+@guarded
+def status(
+    *,
+    run_id: Annotated[str, typer.Argument(help="The run id (its workflow id).")],
+    address: AddressOpt = None,
+    namespace: NamespaceOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Show a run's state, transitions, tool calls, pending review and usage."""
+    settings = build_settings(address, namespace)
+    asyncio.run(cli_runs.show_status(settings, run_id, json_output))
+
+
+@app.command()
+@guarded
+def runs(
+    *,
+    state: Annotated[
+        list[RunState] | None,
+        typer.Option("--state", case_sensitive=False, help="Only runs in this state (repeatable)."),
+    ] = None,
+    agent: Annotated[str | None, typer.Option("--agent", help="Only runs of this agent.")] = None,
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Only this tenant's runs.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")] = 50,
+    address: AddressOpt = None,
+    namespace: NamespaceOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """List runs through Temporal visibility (search attributes), newest first."""
+    settings = build_settings(address, namespace)
+    asyncio.run(
+        cli_runs.list_runs(
+            settings,
+            states=state or [],
+            agent=agent,
+            tenant=tenant,
+            limit=limit,
+            json_output=json_output,
+        )
+    )
+
+
+@app.command()
+@guarded
+def review(
+    *,
+    run_id: Annotated[str, typer.Argument(help="The run waiting for a review.")],
+    decision: Annotated[Decision, typer.Option("--decision", case_sensitive=False)],
+    reviewer: Annotated[str, typer.Option("--reviewer", help="Who decides (must be allowed).")],
+    comment: Annotated[
+        str | None, typer.Option("--comment", help="Required for request_changes.")
+    ] = None,
+    output: Annotated[
+        str | None, typer.Option("--output", help="Replacement output (JSON) for edit.")
+    ] = None,
+    review_id: Annotated[
+        str | None, typer.Option("--review-id", help="Only decide if this review is pending.")
+    ] = None,
+    as_signal: Annotated[
+        bool,
+        typer.Option(
+            "--signal",
+            help="Send a signal instead of an update: no acknowledgement; a refusal is only "
+            "recorded in the run's status (this command watches it for a few seconds).",
+        ),
+    ] = False,
+    address: AddressOpt = None,
+    namespace: NamespaceOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Approve, reject, request changes to, or edit the output of a waiting run."""
+    settings = build_settings(address, namespace)
+    fields: dict[str, Any] = {
+        "decision": decision,
+        "reviewer": reviewer,
+        "comment": comment,
+        "output": parse_json_object(output, "--output") if output is not None else None,
+        "review_id": review_id,
+    }
+    try:
+        payload = ReviewDecision.model_validate(fields)
+    except ValidationError as err:
+        raise CliError(validation_message(err, REVIEW_OPTIONS)) from None
+    asyncio.run(cli_runs.submit_review(settings, run_id, payload, as_signal, json_output))
+
+
+@app.command()
+@guarded
+def cancel(
+    *,
+    run_id: Annotated[str, typer.Argument(help="The run to cancel.")],
+    address: AddressOpt = None,
+    namespace: NamespaceOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Cancel a run: it records CANCELLED and stops at its next step."""
+    settings = build_settings(address, namespace)
+    asyncio.run(cli_runs.cancel_run(settings, run_id, json_output))
+
+
+# ----------------------------------------------------------------- entry point
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    err_console.print(str(code), highlight=False)
+    return 1
+
+
+def run_cli(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code."""
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="agentrun")
+    except SystemExit as exit_:
+        return _exit_code(exit_.code)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def main() -> None:
+    """Exit with the command's own code, skipping interpreter teardown.
+
+    Processes that used the Temporal SDK sometimes abort in teardown after a clean shutdown
+    (FACTS.md), which would replace a correct exit code with SIGABRT. Everything this process
+    owns (server, worker) has been stopped by the command before it returns.
+    """
+    code = run_cli()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

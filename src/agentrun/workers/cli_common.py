@@ -1,0 +1,188 @@
+"""What every CLI command shares: options, the one Settings, error reporting, JSON output.
+
+Errors live here rather than in ``cli.py`` so helpers can raise them even when ``cli.py`` runs as
+``__main__`` (``python -m``), where importing it again would create a second, different class.
+"""
+
+import asyncio
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, ParamSpec
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from temporalio.service import RPCError
+
+from agentrun.agents.registry import RegistryError
+from agentrun.client import AgentRunClient, AgentRunError
+from agentrun.contracts.runs import Failure, RunStatus
+from agentrun.workers.devserver import DevServerError
+from agentrun.workers.settings import Settings
+
+P = ParamSpec("P")
+
+# A status query needs a worker to answer; without one it would hang until the server gives up.
+QUERY_TIMEOUT_S = 10.0
+
+out = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one ``error:`` line, exit code 1."""
+
+
+AddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        envvar="TEMPORAL_ADDRESS",
+        help="Temporal frontend host:port (default: localhost:7233).",
+        show_default=False,
+    ),
+]
+NamespaceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--namespace",
+        envvar="TEMPORAL_NAMESPACE",
+        help="Temporal namespace (default: default).",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+PortOpt = Annotated[int, typer.Option("--port", help="gRPC port of the dev server.")]
+UiPortOpt = Annotated[int, typer.Option("--ui-port", help="Web UI port of the dev server.")]
+DbFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--db-file",
+        help="SQLite file of the dev server (default: temporal.db in AGENTRUN_DATA_DIR).",
+        dir_okay=False,
+    ),
+]
+
+
+def build_settings(address: str | None = None, namespace: str | None = None) -> Settings:
+    """The one Settings of this invocation: environment, then the command's options."""
+    try:
+        settings = Settings()
+    except ValidationError as err:
+        raise CliError(f"invalid settings: {validation_message(err)}") from None
+    update: dict[str, Any] = {}
+    if address:
+        update["temporal_address"] = address
+    if namespace:
+        update["temporal_namespace"] = namespace
+    return settings.model_copy(update=update)
+
+
+def validation_message(err: ValidationError, options: dict[str, str] | None = None) -> str:
+    """The first problem, named by the option the user typed rather than the model field."""
+    options = options or {}
+    first = err.errors(include_url=False)[0]
+    loc = [str(part) for part in first["loc"]]
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if not loc:
+        # Model-level validators put the field name at the start of their message.
+        name, _, rest = message.partition(": ")
+        if rest and name in options:
+            return f"{options[name]}: {rest}"
+        return message
+    path = ".".join([options.get(loc[0], loc[0]), *loc[1:]])
+    return f"{path}: {message}"
+
+
+def parse_json_object(text: str, option: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise CliError(f"{option} is not valid JSON: {err}") from None
+    if not isinstance(value, dict):
+        raise CliError(f"{option} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def fail(message: str) -> NoReturn:
+    err_console.print(f"error: {one_line(message)}", markup=False, highlight=False)
+    raise typer.Exit(1)
+
+
+def failure_line(run_id: str, state: str, failure: Failure | None) -> str:
+    if failure is None:
+        return f"run {run_id} {state}"
+    field = f" (field {failure.field})" if failure.field else ""
+    return f"run {run_id} {state}: {failure.category.value}: {failure.message}{field}"
+
+
+def emit_json(value: object) -> None:
+    """One JSON document on stdout; models go through pydantic so datetimes stay ISO strings."""
+    if isinstance(value, BaseModel):
+        text = value.model_dump_json(indent=2)
+    else:
+        text = json.dumps(value, indent=2, default=str)
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def guarded(fn: Callable[P, None]) -> Callable[P, None]:
+    """Turn every expected failure into one stderr line and exit 1, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except (CliError, AgentRunError, DevServerError, RegistryError) as err:
+            fail(str(err))
+        except ValidationError as err:
+            fail(validation_message(err))
+        except RPCError as err:
+            fail(f"temporal: {err}")
+        except TimeoutError as err:
+            fail(str(err) or "timed out")
+        except KeyboardInterrupt:
+            err_console.print("interrupted", highlight=False)
+            raise typer.Exit(130) from None
+        except OSError as err:
+            fail(f"{type(err).__name__}: {err}")
+        except Exception as err:  # the last line of defence against tracebacks
+            if os.environ.get("AGENTRUN_DEBUG"):
+                raise
+            fail(f"unexpected {type(err).__name__}: {err} (AGENTRUN_DEBUG=1 shows a traceback)")
+
+    return wrapper
+
+
+async def open_client(settings: Settings) -> AgentRunClient:
+    return await AgentRunClient.connect(
+        settings.temporal_address, settings.temporal_namespace, settings.task_queue
+    )
+
+
+async def query_status(client: AgentRunClient, run_id: str, settings: Settings) -> RunStatus:
+    try:
+        return await asyncio.wait_for(client.status(run_id), QUERY_TIMEOUT_S)
+    except TimeoutError:
+        raise CliError(
+            f"run {run_id} did not answer its status query within {QUERY_TIMEOUT_S:g} s; "
+            f"is a worker running on task queue {settings.task_queue!r}?"
+        ) from None
+
+
+async def try_status(client: AgentRunClient, run_id: str) -> RunStatus | None:
+    """The status when it can be had promptly; None when not (no worker, not found yet)."""
+    try:
+        return await asyncio.wait_for(client.status(run_id), QUERY_TIMEOUT_S)
+    except (AgentRunError, TimeoutError):
+        return None

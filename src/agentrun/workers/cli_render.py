@@ -1,0 +1,209 @@
+"""Human-readable (rich) views for the CLI; the ``--json`` paths never come through here."""
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from agentrun.contracts.review import PendingReview
+from agentrun.contracts.runs import RunStatus, RunSummary
+from agentrun.contracts.states import RunState
+
+STATE_STYLES: dict[str, str] = {
+    RunState.INIT: "dim",
+    RunState.PREPARING: "cyan",
+    RunState.EXECUTING: "blue",
+    RunState.REVIEWING: "bold yellow",
+    RunState.COMPLETED: "bold green",
+    RunState.FAILED: "bold red",
+    RunState.CANCELLED: "magenta",
+}
+
+
+def state_text(state: str | None) -> Text:
+    if state is None:
+        return Text("?", style="dim")
+    return Text(state, style=STATE_STYLES.get(state, ""))
+
+
+def duration(delta: timedelta) -> str:
+    """Compact and unit-aware: review waits are minutes, tool calls milliseconds."""
+    seconds = delta.total_seconds()
+    if seconds < 0:
+        return "-" + duration(-delta)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def clock(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%H:%M:%S.%f")[:-3]
+
+
+def stamp(at: datetime | None) -> str:
+    return "-" if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _short_json(value: object, limit: int = 120) -> str:
+    text = json.dumps(value, separators=(",", ":"), default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def pending_review_view(pending: PendingReview, now: datetime) -> Panel:
+    left = pending.deadline - now
+    rows = Table.grid(padding=(0, 2))
+    rows.add_row("review", f"{pending.review_id} ({pending.kind})")
+    rows.add_row("reviewers", ", ".join(pending.reviewers) or "nobody (fails closed)")
+    rows.add_row(
+        "deadline",
+        f"{stamp(pending.deadline)} ("
+        + (f"in {duration(left)}" if left.total_seconds() > 0 else "passed")
+        + ")"
+        + (" · escalated" if pending.escalated else ""),
+    )
+    rows.add_row("reason", pending.reason)
+    if pending.tool is not None:
+        rows.add_row("tool", f"{pending.tool} {_short_json(pending.tool_args or {})}")
+    return Panel(rows, title="pending review", border_style="yellow", expand=False)
+
+
+def status_view(status: RunStatus, now: datetime | None = None) -> Group:
+    """Everything an operator asks first: where the run is, how it got there, what it waits for."""
+    now = now or datetime.now(UTC)
+    header = Text.assemble(
+        ("run ", "bold"),
+        (status.run_id, "bold"),
+        "  ",
+        state_text(status.state.value),
+        f"\nagent {status.agent}@{status.version or '?'} · tenant {status.tenant_id}"
+        f" · user {status.user_id} · step {status.step} · trace {status.trace_id}",
+    )
+    parts: list[Panel | Table | Text] = [header]
+
+    transitions = Table(title="transitions", title_justify="left", expand=False)
+    for column in ("#", "from", "to", "at (UTC)", "time in state", "reason"):
+        transitions.add_column(column, overflow="fold")
+    for index, transition in enumerate(status.transitions):
+        nxt = status.transitions[index + 1] if index + 1 < len(status.transitions) else None
+        if nxt is not None:
+            spent = duration(nxt.at - transition.at)
+        elif transition.target.terminal:
+            spent = "-"
+        else:
+            spent = f"{duration(now - transition.at)} (ongoing)"
+        transitions.add_row(
+            str(index),
+            state_text(transition.source.value if transition.source else None)
+            if transition.source
+            else Text("-", style="dim"),
+            state_text(transition.target.value),
+            clock(transition.at),
+            spent,
+            transition.reason or "",
+        )
+    parts.append(transitions)
+
+    if status.tool_calls:
+        tools = Table(title="tool calls", title_justify="left", expand=False)
+        for column in ("step", "tool", "status", "attempts", "took", "note"):
+            tools.add_column(column, overflow="fold")
+        for call in status.tool_calls:
+            notes = []
+            if call.fallback_for:
+                notes.append(f"fallback for {call.fallback_for}")
+            if call.approved_by:
+                notes.append(f"approved by {call.approved_by}")
+            if call.error_class:
+                retry = "" if call.retryable is None else (" (retryable)" if call.retryable else "")
+                notes.append(f"{call.error_class}{retry}: {call.message or ''}".strip())
+            style = (
+                "green"
+                if call.status == "success"
+                else "yellow"
+                if call.status == "partial"
+                else "red"
+            )
+            tools.add_row(
+                str(call.step),
+                call.tool,
+                Text(call.status, style=style),
+                str(call.attempts),
+                duration(call.finished_at - call.started_at),
+                "; ".join(notes),
+            )
+        parts.append(tools)
+
+    if status.pending_review is not None:
+        parts.append(pending_review_view(status.pending_review, now))
+
+    if status.reviews or status.rejected_reviews:
+        reviews = Table(title="reviews", title_justify="left", expand=False)
+        for column in ("at (UTC)", "review", "decision", "reviewer", "comment"):
+            reviews.add_column(column, overflow="fold")
+        for record in status.reviews:
+            who = record.reviewer + (" (automatic)" if record.automatic else "")
+            reviews.add_row(
+                clock(record.at), record.review_id, record.decision.value, who, record.comment or ""
+            )
+        for refused in status.rejected_reviews:
+            reviews.add_row(
+                clock(refused.at),
+                "-",
+                Text("refused", style="red"),
+                refused.reviewer,
+                refused.reason,
+            )
+        parts.append(reviews)
+
+    usage = status.usage
+    parts.append(
+        Text(
+            f"usage: {usage.model_calls} model calls · {usage.tool_calls} tool calls · "
+            f"{usage.tokens.input_tokens} input / {usage.tokens.output_tokens} output tokens"
+            + (f" · confidence {status.confidence:.2f}" if status.confidence is not None else "")
+            + (" · human override" if status.human_override else "")
+        )
+    )
+    if status.output is not None:
+        parts.append(Text(f"output: {_short_json(status.output, 400)}"))
+    if status.failure is not None:
+        failure = status.failure
+        parts.append(
+            Text(
+                f"failure: {failure.category.value}: {failure.message}"
+                + (f" (field {failure.field})" if failure.field else ""),
+                style="red",
+            )
+        )
+    return Group(*parts)
+
+
+def runs_table(rows: Sequence[RunSummary]) -> Table:
+    table = Table(expand=False)
+    for column in ("run id", "agent", "version", "state", "tenant", "execution", "started (UTC)"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row.run_id,
+            row.agent or "-",
+            row.version or "-",
+            state_text(row.state),
+            row.tenant_id or "-",
+            row.execution_status,
+            stamp(row.started_at),
+        )
+    return table
+
+
+def print_status(console: Console, status: RunStatus) -> None:
+    console.print(status_view(status))

@@ -1,0 +1,41 @@
+"""The one Settings object, built at entrypoints (CLI, tests, bench) and passed down."""
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from agentrun.contracts.names import TASK_QUEUE
+
+DEFAULT_AGENT_MODULES = ("agentrun.agents.refund",)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AGENTRUN_", extra="ignore")
+
+    temporal_address: str = Field(
+        default="localhost:7233",
+        validation_alias=AliasChoices("TEMPORAL_ADDRESS", "AGENTRUN_TEMPORAL_ADDRESS"),
+    )
+    temporal_namespace: str = Field(
+        default="default",
+        validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "AGENTRUN_TEMPORAL_NAMESPACE"),
+    )
+    task_queue: str = TASK_QUEUE
+    data_dir: Path = Path(".agentrun")
+    # Modules exposing register(registry); comma-separated in the environment.
+    agent_modules: Annotated[tuple[str, ...], NoDecode] = DEFAULT_AGENT_MODULES
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    # How long a workflow task waits for the worker that has the run cached before any worker
+    # may take it: this bounds crash-recovery time (SDK default 10 s; FACTS.md).
+    sticky_queue_timeout_s: float = Field(default=3.0, gt=0)
+    max_concurrent_activities: int = Field(default=100, ge=1)
+
+    @field_validator("agent_modules", mode="before")
+    @classmethod
+    def _split_modules(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(m.strip() for m in value.split(",") if m.strip())
+        return value

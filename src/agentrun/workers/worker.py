@@ -1,0 +1,56 @@
+"""Worker wiring: the registry, the activities and the AgentRun workflow on one task queue."""
+
+import asyncio
+from collections.abc import Sequence
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from agentrun.activities.conversation import ConversationStore
+from agentrun.activities.model import ModelActivities
+from agentrun.activities.prepare import PrepareActivities
+from agentrun.activities.providers import ScriptedProvider
+from agentrun.activities.tools import build_tool_activities
+from agentrun.agents.registry import AgentRegistry, load_agent_modules
+from agentrun.workers.settings import Settings
+from agentrun.workflows.agent_run import AgentRunWorkflow
+
+WORKFLOWS: Sequence[type] = (AgentRunWorkflow,)
+
+
+def build_registry(settings: Settings) -> AgentRegistry:
+    return load_agent_modules(AgentRegistry(), settings.agent_modules)
+
+
+def build_worker(
+    client: Client, settings: Settings, registry: AgentRegistry | None = None
+) -> Worker:
+    registry = registry or build_registry(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    for definition in registry.definitions():
+        if definition.setup is not None:
+            definition.setup(settings.data_dir)
+    store = ConversationStore(settings.data_dir / "conversations.db")
+    prepare = PrepareActivities(registry)
+    model = ModelActivities(registry, store, {ScriptedProvider.name: ScriptedProvider()})
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=list(WORKFLOWS),
+        activities=[
+            prepare.prepare_run,
+            model.model_call,
+            *build_tool_activities(registry, settings.data_dir),
+        ],
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.sticky_queue_timeout_s),
+        max_concurrent_activities=settings.max_concurrent_activities,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def run_worker(client: Client, settings: Settings, stop: asyncio.Event) -> None:
+    """Run until ``stop`` is set, then let in-flight activities finish (graceful shutdown)."""
+    worker = build_worker(client, settings)
+    async with worker:
+        await stop.wait()

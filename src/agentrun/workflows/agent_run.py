@@ -1,0 +1,430 @@
+"""``AgentRun``: one agent run as one workflow whose phases are the lifecycle states (SPEC §1).
+
+``run()`` reads as the lifecycle: prepare, then execute and review until a decision ends the run.
+Everything the run decides goes through :class:`RunStateMachine`; every transition is recorded with
+its time, upserted as the ``AgentState`` search attribute and shown in the UI's current details.
+"""
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
+    from agentrun.contracts.agents import AgentSpec, StateDeadlines
+    from agentrun.contracts.model import (
+        FinalAnswer,
+        Message,
+        ModelCallInput,
+        ModelCallResult,
+        ToolCallRequest,
+    )
+    from agentrun.contracts.names import (
+        ACTIVITY_MODEL_CALL,
+        ACTIVITY_PREPARE_RUN,
+        AGENT_RUN_WORKFLOW,
+        QUERY_STATUS,
+        SA_AGENT_NAME,
+        SA_AGENT_STATE,
+        SA_AGENT_VERSION,
+        SA_TENANT_ID,
+        SIGNAL_REVIEW,
+        UPDATE_SUBMIT_REVIEW,
+        ErrorType,
+    )
+    from agentrun.contracts.prepare import PrepareInput, PrepareResult
+    from agentrun.contracts.review import Decision, ReviewAck, ReviewDecision
+    from agentrun.contracts.runs import Failure, RunRequest, RunResult, RunStatus, Usage
+    from agentrun.contracts.states import FailureCategory, RunState
+    from agentrun.contracts.tools import RequestContext
+    from agentrun.logic.guards import LoopDetector, approval_reason, review_reason
+    from agentrun.logic.statemachine import RunStateMachine
+
+from agentrun.workflows.errors import RunFailure
+from agentrun.workflows.review import ReviewDesk, Verdict
+from agentrun.workflows.tools import ToolRunner
+
+MODEL_TIMEOUT = timedelta(minutes=2)
+MODEL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=5,
+    non_retryable_error_types=[ErrorType.UNKNOWN_AGENT, ErrorType.CONVERSATION_MISSING],
+)
+REVIEW_REFUSED = "ReviewRefused"
+
+
+@workflow.defn(name=AGENT_RUN_WORKFLOW, failure_exception_types=[ValidationError])
+class AgentRunWorkflow:
+    @workflow.init
+    def __init__(self, request: RunRequest) -> None:
+        info = workflow.info()
+        self._request = request
+        self._run_id = info.workflow_id
+        self._trace_id = workflow.uuid4().hex
+        self._machine = RunStateMachine(workflow.now())
+        self._desk = ReviewDesk()
+        self._spec: AgentSpec | None = None
+        self._tools: ToolRunner | None = None
+        self._loops = LoopDetector(threshold=3)
+        self._step = 0
+        self._usage = Usage()
+        self._conversation_length = 0
+        self._executing_since: Any = None
+        self._executing_used = timedelta()
+        self._last_tool: str | None = None
+        self._output: dict[str, Any] | None = None
+        self._confidence: float | None = None
+        self._override = False
+        self._failure: Failure | None = None
+
+    # ----------------------------------------------------------------- the lifecycle
+
+    @workflow.run
+    async def run(self, request: RunRequest) -> RunResult:  # noqa: ARG002 -- kept in __init__
+        try:
+            self._enter(RunState.PREPARING, "run record initialised")
+            spec, run_input = await self._prepare()
+            self._enter(RunState.EXECUTING, f"agent {spec.ref} ready", version=spec.version)
+            await self._execute_and_review(spec, run_input)
+        except RunFailure as failure:
+            raise self._fail(failure.failure) from None
+        except asyncio.CancelledError:
+            self._cancel()
+            raise
+        return self._result()
+
+    async def _prepare(self) -> tuple[AgentSpec, dict[str, Any]]:
+        """PREPARING: resolve the version, validate the input, set guardrails and budgets."""
+        request = self._request
+        try:
+            prepared = await workflow.execute_local_activity(
+                ACTIVITY_PREPARE_RUN,
+                PrepareInput(agent=request.agent, version=request.version, input=request.input),
+                result_type=PrepareResult,
+                schedule_to_close_timeout=StateDeadlines().preparing,
+                summary=f"resolve {request.agent}@{request.version or 'default'}",
+            )
+        except ActivityError as err:
+            raise RunFailure(
+                FailureCategory.STATE_TIMEOUT, f"PREPARING did not finish: {err.cause or err}"
+            ) from None
+        if prepared.problem is not None or prepared.spec is None or prepared.input is None:
+            problem = prepared.problem
+            raise RunFailure(
+                FailureCategory.INVALID_INPUT,
+                problem.message if problem else "agent could not be prepared",
+                field=problem.field if problem else None,
+            )
+        spec = prepared.spec
+        self._spec = spec
+        self._loops = LoopDetector(threshold=spec.loop_threshold)
+        self._tools = ToolRunner(spec, self._context, self._execution_time_left)
+        return spec, prepared.input
+
+    async def _execute_and_review(self, spec: AgentSpec, run_input: dict[str, Any]) -> None:
+        """EXECUTING, then REVIEWING if required; request_changes loops back with feedback."""
+        messages = [Message(role="user", content=json.dumps(run_input, separators=(",", ":")))]
+        while True:
+            final = await self._execute(spec, messages)
+            self._output, self._confidence = final.output, final.confidence
+            reason = review_reason(spec.review, final.confidence, workflow.random().random())
+            if reason is None:
+                self._enter(RunState.COMPLETED, "finished; review not required")
+                return
+            self._enter(RunState.REVIEWING, reason, review_required=True)
+            verdict = await self._decide(spec, "final", reason)
+            record = verdict.record
+            by = f"{record.decision.value} by {record.reviewer}"
+            if record.decision is Decision.REJECT:
+                raise RunFailure(FailureCategory.REVIEW_REJECTED, f"{by}: {record.comment or ''}")
+            if record.decision is Decision.REQUEST_CHANGES:
+                self._enter(RunState.EXECUTING, by)
+                messages = [Message(role="user", content=record.comment or "")]
+                continue
+            if record.decision is Decision.EDIT:
+                self._output, self._override = verdict.output, True
+            self._enter(RunState.COMPLETED, by)
+            return
+
+    async def _execute(self, spec: AgentSpec, messages: list[Message]) -> FinalAnswer:
+        """The agent loop: model decides, tools run, results go back, until a final answer."""
+        while True:
+            self._check_budgets(spec)
+            result = await self._call_model(spec, messages)
+            decision = result.decision
+            if decision.final is not None:
+                return decision.final
+            if not decision.tool_calls:
+                raise RunFailure(
+                    FailureCategory.MODEL_ERROR, "model gave neither tool calls nor an answer"
+                )
+            messages = [
+                await self._call_tool(spec, index, call)
+                for index, call in enumerate(decision.tool_calls)
+            ]
+
+    # ----------------------------------------------------------------- steps
+
+    def _check_budgets(self, spec: AgentSpec) -> None:
+        if self._step >= spec.max_steps:
+            raise RunFailure(
+                FailureCategory.BUDGET_EXCEEDED,
+                f"step limit reached: {spec.max_steps} model calls",
+                field="max_steps",
+            )
+        if self._execution_time_left() <= timedelta(0):
+            raise RunFailure(
+                FailureCategory.STATE_TIMEOUT,
+                f"EXECUTING exceeded its deadline of {spec.deadlines.executing}",
+            )
+
+    async def _call_model(self, spec: AgentSpec, messages: list[Message]) -> ModelCallResult:
+        self._step += 1
+        self._show()
+        try:
+            result: ModelCallResult = await workflow.execute_activity(
+                ACTIVITY_MODEL_CALL,
+                ModelCallInput(
+                    run_id=self._run_id,
+                    agent=spec.ref,
+                    turn=self._step,
+                    start_index=self._conversation_length,
+                    new_messages=tuple(messages),
+                ),
+                result_type=ModelCallResult,
+                start_to_close_timeout=MODEL_TIMEOUT,
+                schedule_to_close_timeout=self._execution_time_left(),
+                retry_policy=MODEL_RETRY,
+                summary=f"{spec.model.provider}:{spec.model.model} step {self._step}",
+            )
+        except ActivityError as err:
+            raise RunFailure(
+                FailureCategory.MODEL_ERROR, f"model call failed: {err.cause or err}"
+            ) from None
+        self._conversation_length = result.conversation_length
+        self._usage = Usage(
+            model_calls=self._usage.model_calls + 1,
+            tool_calls=self._usage.tool_calls,
+            tokens=self._usage.tokens + result.usage,
+        )
+        return result
+
+    async def _call_tool(self, spec: AgentSpec, index: int, call: ToolCallRequest) -> Message:
+        contract = spec.tool(call.tool)
+        if contract is None:
+            allowed = ", ".join(t.name for t in spec.tools)
+            raise RunFailure(
+                FailureCategory.POLICY_DENIED,
+                f"tool {call.tool!r} is not allowed for {spec.ref}; allowed: {allowed}",
+                field="tool",
+            )
+        if self._loops.record(call.tool, call.args):
+            raise RunFailure(
+                FailureCategory.LOOP_DETECTED,
+                f"{call.tool} called {spec.loop_threshold} times with the same arguments",
+            )
+        approved_by = None
+        reason = approval_reason(contract, call.args)
+        if reason is not None:
+            self._enter(RunState.REVIEWING, f"approval needed: {reason}")
+            verdict = await self._decide(spec, "tool_approval", reason, call)
+            record = verdict.record
+            by = f"{record.decision.value} by {record.reviewer}"
+            if record.decision is Decision.REJECT:
+                raise RunFailure(
+                    FailureCategory.REVIEW_REJECTED, f"{call.tool} {by}: {record.comment or ''}"
+                )
+            self._enter(RunState.EXECUTING, by)
+            if record.decision is Decision.REQUEST_CHANGES:
+                return Message(
+                    role="tool",
+                    name=call.tool,
+                    tool_call_id=call.call_id,
+                    content=json.dumps({"error": f"not approved: {record.comment}"}),
+                )
+            if record.decision is Decision.EDIT and verdict.output is not None:
+                call = call.model_copy(update={"args": verdict.output})
+                self._override = True
+            approved_by = record.reviewer
+        self._last_tool = call.tool
+        self._usage = self._usage.model_copy(update={"tool_calls": self._usage.tool_calls + 1})
+        assert self._tools is not None  # noqa: S101 -- set in _prepare
+        message = await self._tools.call(self._step, index, call, approved_by)
+        self._show()
+        return message
+
+    async def _decide(
+        self, spec: AgentSpec, kind: Any, reason: str, call: ToolCallRequest | None = None
+    ) -> Verdict:
+        return await self._desk.decide(
+            kind=kind,
+            reviewers=spec.reviewers,
+            deadline=spec.deadlines.reviewing,
+            escalation=spec.escalation,
+            reason=reason,
+            tool=call.tool if call else None,
+            tool_args=call.args if call else None,
+            on_open=self._show,
+        )
+
+    # ----------------------------------------------------------------- review handlers
+
+    @workflow.update(name=UPDATE_SUBMIT_REVIEW)
+    async def submit_review(self, decision: ReviewDecision) -> ReviewAck:
+        pending = self._desk.pending
+        assert pending is not None  # noqa: S101 -- the validator refused decisions without one
+        self._desk.accept(decision)
+        return ReviewAck(
+            review_id=pending.review_id,
+            decision=decision.decision,
+            next_state=self._next_state(decision.decision, pending.kind).value,
+        )
+
+    @submit_review.validator
+    def _validate_review(self, decision: ReviewDecision) -> None:
+        refusal = self._desk.refusal(decision)
+        if refusal is not None:
+            raise ApplicationError(refusal, type=REVIEW_REFUSED, non_retryable=True)
+
+    @workflow.signal(name=SIGNAL_REVIEW)
+    def review(self, decision: ReviewDecision) -> None:
+        refusal = self._desk.refusal(decision)
+        if refusal is not None:
+            workflow.logger.warning("review signal refused: %s", refusal)
+            self._desk.refuse(decision, refusal)
+            return
+        self._desk.accept(decision)
+
+    @staticmethod
+    def _next_state(decision: Decision, kind: str) -> RunState:
+        if decision is Decision.REJECT:
+            return RunState.FAILED
+        if decision is Decision.REQUEST_CHANGES or kind == "tool_approval":
+            return RunState.EXECUTING
+        return RunState.COMPLETED
+
+    @workflow.query(name=QUERY_STATUS)
+    def status(self) -> RunStatus:
+        request = self._request
+        return RunStatus(
+            run_id=self._run_id,
+            agent=request.agent,
+            version=self._spec.version if self._spec else None,
+            tenant_id=request.tenant_id,
+            user_id=request.user_id,
+            request_id=request.request_id or self._run_id,
+            trace_id=self._trace_id,
+            state=self._machine.state,
+            transitions=self._machine.transitions,
+            step=self._step,
+            tool_calls=list(self._tools.records) if self._tools else [],
+            pending_review=self._desk.pending,
+            reviews=list(self._desk.records),
+            rejected_reviews=list(self._desk.rejected),
+            usage=self._usage,
+            output=self._output,
+            confidence=self._confidence,
+            human_override=self._override,
+            failure=self._failure,
+        )
+
+    # ----------------------------------------------------------------- bookkeeping
+
+    def _enter(
+        self,
+        target: RunState,
+        reason: str,
+        *,
+        review_required: bool = False,
+        version: str | None = None,
+    ) -> None:
+        now = workflow.now()
+        source = self._machine.state
+        self._machine.transition(target, now, reason, review_required=review_required)
+        if target is RunState.EXECUTING:
+            self._executing_since = now
+        elif self._executing_since is not None:
+            self._executing_used += now - self._executing_since
+            self._executing_since = None
+        updates: list[SearchAttributeUpdate[Any]] = [SA_AGENT_STATE.value_set(target.value)]
+        if source is RunState.INIT:
+            updates += [
+                SA_AGENT_NAME.value_set(self._request.agent),
+                SA_TENANT_ID.value_set(self._request.tenant_id),
+            ]
+        if version is not None:
+            updates.append(SA_AGENT_VERSION.value_set(version))
+        workflow.upsert_search_attributes(updates)
+        self._show()
+
+    def _execution_time_left(self) -> timedelta:
+        budget = (self._spec.deadlines if self._spec else StateDeadlines()).executing
+        used = self._executing_used
+        if self._executing_since is not None:
+            used += workflow.now() - self._executing_since
+        return budget - used
+
+    def _context(self) -> RequestContext:
+        request = self._request
+        return RequestContext(
+            user_id=request.user_id,
+            tenant_id=request.tenant_id,
+            request_id=request.request_id or self._run_id,
+            run_id=self._run_id,
+            trace_id=self._trace_id,
+            timestamp=workflow.now(),
+        )
+
+    def _show(self) -> None:
+        """The UI's current-details text: enough for an operator to understand the run."""
+        spec = self._spec
+        version = spec.version if spec else "?"
+        lines = [f"**{self._machine.state.value}** · {self._request.agent}@{version}"]
+        if spec is not None:
+            lines.append(
+                f"step {self._step}/{spec.max_steps} · tools called {self._usage.tool_calls}"
+            )
+        if self._last_tool:
+            lines.append(f"last tool: {self._last_tool}")
+        pending = self._desk.pending
+        if pending is not None:
+            who = ", ".join(pending.reviewers) or "nobody"
+            lines.append(
+                f"waiting for review {pending.review_id} by {who}"
+                f" until {pending.deadline.isoformat(timespec='seconds')} ({pending.reason})"
+            )
+        if self._failure is not None:
+            lines.append(f"failed: {self._failure.category.value}: {self._failure.message}")
+        workflow.set_current_details("\n".join(lines))
+
+    def _fail(self, failure: Failure) -> ApplicationError:
+        self._failure = failure
+        self._enter(RunState.FAILED, f"{failure.category.value}: {failure.message}")
+        return ApplicationError(
+            f"{failure.category.value}: {failure.message}",
+            self._result(),
+            type=failure.category.value,
+            non_retryable=True,
+        )
+
+    def _cancel(self) -> None:
+        self._failure = Failure(category=FailureCategory.CANCELLED, message="cancelled by caller")
+        if not self._machine.state.terminal:
+            self._enter(RunState.CANCELLED, "cancelled by caller")
+
+    def _result(self) -> RunResult:
+        return RunResult(
+            run_id=self._run_id,
+            state=self._machine.state,
+            output=self._output,
+            failure=self._failure,
+            human_override=self._override,
+            usage=self._usage,
+        )

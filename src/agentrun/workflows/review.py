@@ -1,0 +1,148 @@
+"""The review desk: pending reviews, decision validation, deadlines and escalation."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from agentrun.contracts.agents import EscalationAction, EscalationPolicy
+    from agentrun.contracts.review import (
+        Decision,
+        GateKind,
+        PendingReview,
+        RejectedReview,
+        ReviewDecision,
+        ReviewRecord,
+    )
+    from agentrun.contracts.states import FailureCategory
+    from agentrun.logic.guards import reviewer_refusal
+
+from agentrun.workflows.errors import RunFailure
+
+ESCALATION_REVIEWER = "escalation-policy"
+
+
+class ReviewDesk:
+    def __init__(self) -> None:
+        self.pending: PendingReview | None = None
+        self.records: list[ReviewRecord] = []
+        self.rejected: list[RejectedReview] = []
+        self._decision: ReviewDecision | None = None
+        self._opened = 0
+
+    def refusal(self, decision: ReviewDecision) -> str | None:
+        """Why this decision cannot be accepted now, or None. Deterministic: used by validators."""
+        pending = self.pending
+        if pending is None:
+            return "the run is not waiting for a review"
+        if self._decision is not None:
+            return f"review {pending.review_id} already has a decision"
+        if decision.review_id is not None and decision.review_id != pending.review_id:
+            return (
+                f"review_id {decision.review_id!r} does not match the pending {pending.review_id!r}"
+            )
+        return reviewer_refusal(decision.reviewer, pending.reviewers)
+
+    def accept(self, decision: ReviewDecision) -> None:
+        self._decision = decision
+
+    def refuse(self, decision: ReviewDecision, reason: str) -> None:
+        self.rejected.append(
+            RejectedReview(reviewer=decision.reviewer, at=workflow.now(), reason=reason)
+        )
+
+    async def decide(
+        self,
+        *,
+        kind: GateKind,
+        reviewers: tuple[str, ...],
+        deadline: timedelta,
+        escalation: EscalationPolicy,
+        reason: str,
+        tool: str | None = None,
+        tool_args: dict[str, Any] | None = None,
+        on_open: Callable[[], None],
+    ) -> "Verdict":
+        """Wait for a decision; on each expired deadline apply the escalation policy."""
+        self._opened += 1
+        review_id = f"{kind}-{self._opened}"
+        escalated = False
+        while True:
+            self.pending = PendingReview(
+                review_id=review_id,
+                kind=kind,
+                reviewers=reviewers,
+                deadline=workflow.now() + deadline,
+                escalated=escalated,
+                tool=tool,
+                tool_args=tool_args,
+                reason=reason,
+            )
+            self._decision = None
+            on_open()
+            try:
+                await workflow.wait_condition(lambda: self._decision is not None, timeout=deadline)
+            except TimeoutError:
+                if escalation.action is EscalationAction.ESCALATE and not escalated:
+                    escalated = True
+                    reviewers, deadline = (
+                        escalation.escalation_reviewers,
+                        escalation.escalation_deadline,
+                    )
+                    continue
+                return Verdict(record=self._expire(review_id, kind, escalation, escalated))
+            decision = self._decision
+            assert decision is not None  # noqa: S101 -- the wait condition guarantees it
+            record = self._close(
+                ReviewRecord(
+                    review_id=review_id,
+                    kind=kind,
+                    decision=decision.decision,
+                    reviewer=decision.reviewer,
+                    at=workflow.now(),
+                    comment=decision.comment,
+                    escalated=escalated,
+                    human_override=decision.decision is Decision.EDIT,
+                )
+            )
+            return Verdict(record=record, output=decision.output)
+
+    def _expire(
+        self, review_id: str, kind: GateKind, escalation: EscalationPolicy, escalated: bool
+    ) -> ReviewRecord:
+        approve = escalation.action is EscalationAction.AUTO_APPROVE
+        record = ReviewRecord(
+            review_id=review_id,
+            kind=kind,
+            decision=Decision.APPROVE if approve else Decision.REJECT,
+            reviewer=ESCALATION_REVIEWER,
+            at=workflow.now(),
+            comment=f"deadline passed: {escalation.action.value}"
+            + (" after escalation" if escalated else ""),
+            automatic=True,
+            escalated=escalated,
+        )
+        self._close(record)
+        if not approve:
+            raise RunFailure(
+                FailureCategory.REVIEW_TIMEOUT,
+                f"review {review_id} got no decision before its deadline"
+                + (" (escalated)" if escalated else ""),
+            )
+        return record
+
+    def _close(self, record: ReviewRecord) -> ReviewRecord:
+        self.records.append(record)
+        self.pending = None
+        self._decision = None
+        return record
+
+
+@dataclass(frozen=True)
+class Verdict:
+    record: ReviewRecord
+    # The reviewer's replacement output (decision ``edit``), else None.
+    output: dict[str, Any] | None = None

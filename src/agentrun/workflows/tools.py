@@ -1,0 +1,189 @@
+"""Tool calls inside the workflow: contract-derived activity options, fallbacks, call records."""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, RetryState
+from temporalio.exceptions import TimeoutError as ActivityTimeoutError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
+    from agentrun.contracts.agents import AgentSpec
+    from agentrun.contracts.model import Message, ToolCallRequest
+    from agentrun.contracts.names import tool_activity_name
+    from agentrun.contracts.tools import (
+        RequestContext,
+        ToolCallRecord,
+        ToolContract,
+        ToolErrorDetail,
+        ToolInput,
+        ToolOutput,
+    )
+    from agentrun.logic.failures import ToolFailure, classify_tool_failure
+    from agentrun.logic.retry import activity_options
+
+from agentrun.workflows.errors import RunFailure
+
+
+def _cap(limit: timedelta | None, remaining: timedelta) -> timedelta:
+    return remaining if limit is None else min(limit, remaining)
+
+
+def _detail(cause: ApplicationError | None) -> ToolErrorDetail | None:
+    if cause is None or not cause.details:
+        return None
+    try:
+        return ToolErrorDetail.model_validate(cause.details[0])
+    except ValidationError:
+        return None
+
+
+def _classify(err: ActivityError, contract: ToolContract) -> tuple[ToolFailure, str]:
+    cause = err.cause
+    app = cause if isinstance(cause, ApplicationError) else None
+    detail = _detail(app)
+    failure = classify_tool_failure(
+        error_type=app.type if app else None,
+        error_class=detail.error_class if detail else None,
+        non_retryable=bool(app and app.non_retryable)
+        or err.retry_state is RetryState.NON_RETRYABLE_FAILURE,
+        timed_out=isinstance(cause, ActivityTimeoutError),
+        retries_exhausted=err.retry_state
+        in (RetryState.MAXIMUM_ATTEMPTS_REACHED, RetryState.TIMEOUT),
+        attempt=detail.attempt if detail else None,
+        max_attempts=activity_options(contract).retry_policy.maximum_attempts,
+    )
+    message = cause.message if isinstance(cause, FailureError) else err.message
+    return failure, message
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One invocation of one tool (the requested tool, or its fallback) within a step."""
+
+    request: ToolCallRequest
+    step: int
+    index: int
+    approved_by: str | None
+    fallback_for: str | None = None
+
+
+class ToolRunner:
+    def __init__(
+        self,
+        spec: AgentSpec,
+        context: Callable[[], RequestContext],
+        remaining: Callable[[], timedelta],
+    ) -> None:
+        self._spec = spec
+        self._context = context
+        self._remaining = remaining
+        self.records: list[ToolCallRecord] = []
+
+    async def call(
+        self, step: int, index: int, request: ToolCallRequest, approved_by: str | None
+    ) -> Message:
+        contract = self._spec.tool(request.tool)
+        assert contract is not None  # noqa: S101 -- the allow-list was checked by the caller
+        return await self._invoke(contract, _Call(request, step, index, approved_by))
+
+    async def _invoke(self, contract: ToolContract, call: _Call) -> Message:
+        context = self._context()
+        key = f"{context.run_id}/{call.step}/{call.index}"
+        if call.fallback_for:
+            key += f"/{contract.name}"
+        options = activity_options(contract)
+        started = workflow.now()
+        summary = contract.name
+        if call.fallback_for:
+            summary += f" (fallback for {call.fallback_for})"
+        try:
+            output = await workflow.execute_activity(
+                tool_activity_name(contract.name),
+                ToolInput(
+                    tool=contract.name,
+                    params=call.request.args,
+                    context=context,
+                    idempotency_key=key,
+                ),
+                result_type=ToolOutput,
+                start_to_close_timeout=options.start_to_close_timeout,
+                schedule_to_close_timeout=_cap(
+                    options.schedule_to_close_timeout, self._remaining()
+                ),
+                heartbeat_timeout=options.heartbeat_timeout,
+                retry_policy=options.retry_policy,
+                summary=summary,
+            )
+        except ActivityError as err:
+            failure, message = _classify(err, contract)
+            self._record(
+                call,
+                contract,
+                key=key,
+                started=started,
+                status="error",
+                attempts=failure.attempts,
+                error=(failure.error_class, failure.retryable, message),
+            )
+            if failure.category is None:
+                return self._answer(call.request, {"error": message})
+            if failure.fallback_eligible and contract.fallback and call.fallback_for is None:
+                fallback = self._spec.tool(contract.fallback)
+                if fallback is not None and self._remaining() > timedelta(0):
+                    return await self._invoke(fallback, replace(call, fallback_for=contract.name))
+            raise RunFailure(failure.category, message, field=f"tools.{contract.name}") from None
+        self._record(
+            call,
+            contract,
+            key=key,
+            started=started,
+            status=output.status,
+            attempts=output.metadata.attempt,
+        )
+        return self._answer(call.request, output.data)
+
+    @staticmethod
+    def _answer(request: ToolCallRequest, data: dict[str, object]) -> Message:
+        return Message(
+            role="tool",
+            name=request.tool,
+            tool_call_id=request.call_id,
+            content=json.dumps(data, separators=(",", ":"), default=str),
+        )
+
+    def _record(
+        self,
+        call: _Call,
+        contract: ToolContract,
+        *,
+        key: str,
+        started: datetime,
+        status: str,
+        attempts: int,
+        error: tuple[str, bool, str] | None = None,
+    ) -> None:
+        error_class, retryable, message = error or (None, None, None)
+        self.records.append(
+            ToolCallRecord.model_validate(
+                {
+                    "call_id": call.request.call_id,
+                    "step": call.step,
+                    "tool": contract.name,
+                    "status": status,
+                    "attempts": attempts,
+                    "idempotency_key": key,
+                    "started_at": started,
+                    "finished_at": workflow.now(),
+                    "error_class": error_class,
+                    "retryable": retryable,
+                    "message": message,
+                    "fallback_for": call.fallback_for,
+                    "approved_by": call.approved_by,
+                }
+            )
+        )

@@ -1,0 +1,76 @@
+"""A worker SIGKILLed in the middle of a non-idempotent refund: the run completes on a new
+worker and the customer is refunded exactly once (idempotency key stable across the crash)."""
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from agentrun.agents.refund.db import count_refunds
+from agentrun.client import AgentRunClient
+from agentrun.contracts import RunRequest, RunState
+from tests.conftest import TEST_AGENT_MODULES
+from tests.support.waiting import eventually
+
+REPO = Path(__file__).resolve().parents[2]
+TASK_QUEUE = "crash-tests"
+
+
+@contextmanager
+def worker_process(address: str, data_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": address,
+        "AGENTRUN_TASK_QUEUE": TASK_QUEUE,
+        "AGENTRUN_DATA_DIR": str(data_dir),
+        "AGENTRUN_AGENT_MODULES": ",".join(TEST_AGENT_MODULES),
+        "AGENTRUN_STICKY_QUEUE_TIMEOUT_S": "1",
+        "PYTHONPATH": str(REPO),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentrun.workers.cli", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+
+
+async def test_worker_killed_mid_refund_run_completes_and_refunds_once(
+    temporal_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    address = temporal_env.client.service_client.config.target_host
+    runs = AgentRunClient(temporal_env.client, task_queue=TASK_QUEUE)
+    with worker_process(address, tmp_path) as first:
+        run_id = await runs.start(
+            RunRequest(agent="crashy-refund", input={"order_id": "1001", "amount": 40})
+        )
+        # The refund row is written, and the activity is now hanging inside the tool.
+        await eventually(
+            lambda: _async(count_refunds(tmp_path, "1001")), lambda n: n == 1, timeout=60
+        )
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+
+    with worker_process(address, tmp_path):
+        result = await eventually(lambda: runs.status(run_id), lambda s: s.state.terminal, 60)
+    assert result.state is RunState.COMPLETED
+    assert count_refunds(tmp_path, "1001") == 1
+    refund = next(c for c in result.tool_calls if c.tool == "slow_refund")
+    assert refund.attempts == 2  # the first attempt died with the worker
+    assert result.output is not None
+    assert result.output["refund_id"].startswith("rf_")
+
+
+async def _async(value: int) -> int:
+    return value

@@ -1,0 +1,57 @@
+"""Replay of recorded histories: a change that would break runs in flight fails CI here."""
+
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
+
+from agentrun.contracts.names import AGENT_RUN_WORKFLOW
+from agentrun.contracts.runs import RunRequest, RunResult
+from agentrun.contracts.states import RunState
+from agentrun.workflows.agent_run import AgentRunWorkflow
+
+HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
+
+
+def _load(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(path.stem, path.read_text())
+
+
+def test_histories_are_checked_in() -> None:
+    assert len(HISTORIES) >= 8
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_recorded_history_replays(path: Path) -> None:
+    replayer = Replayer(workflows=[AgentRunWorkflow], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(_load(path), raise_on_replay_failure=True)
+    assert result.replay_failure is None
+
+
+@workflow.defn(name=AGENT_RUN_WORKFLOW, sandboxed=False)
+class ReorderedAgentRun(AgentRunWorkflow):
+    """The same workflow with one innocent-looking change: transitions stop upserting state."""
+
+    @workflow.run
+    async def run(self, request: RunRequest) -> RunResult:
+        return await super().run(request)
+
+    def _enter(
+        self,
+        target: RunState,
+        reason: str,
+        *,
+        review_required: bool = False,
+        version: str | None = None,  # noqa: ARG002 -- the signature being replaced
+    ) -> None:
+        self._machine.transition(target, workflow.now(), reason, review_required=review_required)
+
+
+async def test_a_nondeterministic_change_is_caught() -> None:
+    replayer = Replayer(workflows=[ReorderedAgentRun], data_converter=pydantic_data_converter)
+    with pytest.raises(NondeterminismError):
+        await replayer.replay_workflow(_load(HISTORIES[0]), raise_on_replay_failure=True)
