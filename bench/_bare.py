@@ -82,7 +82,7 @@ class BareActivities:
 
     @activity.defn(name=MODEL_ACTIVITY)
     async def model(self, turn: dict[str, Any]) -> dict[str, Any]:
-        run_id = activity.info().workflow_id
+        run_id = activity.info().workflow_id or ""
         step: int = turn["step"]
         if step == 0:
             self._seen[run_id] = {"input": turn["input"], "tools": {}}
@@ -106,16 +106,17 @@ class BareActivities:
         @activity.defn(name=tool_activity_name(tool))
         async def run_tool(args: dict[str, Any]) -> dict[str, Any]:
             info = activity.info()
+            run_id = info.workflow_id or ""
             context = RequestContext(
                 user_id="anonymous",
                 tenant_id="default",
-                request_id=info.workflow_id,
-                run_id=info.workflow_id,
-                trace_id=info.workflow_run_id,
+                request_id=run_id,
+                run_id=run_id,
+                trace_id=info.workflow_run_id or "",
                 timestamp=datetime.now(UTC),
             )
             step = TOOL_ORDER.index(tool) + 1
-            key = f"{info.workflow_id}/{step}/0"
+            key = f"{run_id}/{step}/0"
             ctx = ToolContext(context, key, info.attempt, self._data_dir)
             output = await fn(params_model.model_validate(args), ctx)
             return output.model_dump(mode="json")

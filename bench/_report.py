@@ -14,10 +14,11 @@ from bench._measure import HistoryStats
 
 START_MARKER = "<!-- bench:overhead:start -->"
 END_MARKER = "<!-- bench:overhead:end -->"
+X = "\N{MULTIPLICATION SIGN}"
 
 PEERS = (
-    ("pydantic-ai's Temporal integration", "0.56×", "7.7×"),
-    ("the OpenAI Agents SDK's Temporal integration", "0.64×", "2.6×"),
+    ("pydantic-ai's Temporal integration", f"0.56{X}", f"7.7{X}"),
+    ("the OpenAI Agents SDK's Temporal integration", f"0.64{X}", f"2.6{X}"),
 )
 
 
@@ -44,13 +45,13 @@ class Row:
         return compare(round(self.ratio, 2), self.target[1])
 
     def cells(self) -> list[str]:
-        target = f"{self.target[0]} {self.target[1]:.2f}×" if self.target else "—"
+        target = f"{self.target[0]} {self.target[1]:.2f}{X}" if self.target else "—"
         verdict = {None: "", True: "PASS", False: "MISS"}[self.ok]
         return [
             self.name,
             f"{self.agentrun:,.{self.decimals}f}",
             f"{self.bare:,.{self.decimals}f}",
-            f"{self.ratio:.2f}×",
+            f"{self.ratio:.2f}{X}",
             target,
             verdict,
         ]
@@ -110,9 +111,11 @@ def markdown_section(rows: list[Row], settings: str) -> str:
     ]
     return "\n".join(
         [
-            "Overhead of an agentrun run of the refund agent (5 tool calls, 6 model calls, scripted "
-            "model) against a bare Temporal workflow running the same 11 activities with the same "
-            "tool arguments and results, in the same process against the same server.",
+            (
+                "Overhead of an agentrun run of the refund agent (5 tool calls, 6 model calls, "
+                "scripted model) against a bare Temporal workflow running the same 11 activities "
+                "with the same tool arguments and results, in the same process and server."
+            ),
             "",
             settings,
             "",

@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 
 from agentrun.client import AgentRunClient
 from agentrun.contracts.names import SEARCH_ATTRIBUTES
+from agentrun.workers.logging import configure_logging
 from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
 
@@ -33,6 +34,10 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    configure_logging("WARNING", "console")
 
 
 @pytest.fixture(scope="session")

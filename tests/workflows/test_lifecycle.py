@@ -1,11 +1,15 @@
 """The run lifecycle against a real Temporal dev server: states, transitions, visibility."""
 
+import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from agentrun.client import AgentRunClient
 from agentrun.contracts import Decision, ReviewDecision, RunRequest, RunState
+from agentrun.contracts.names import AGENT_RUN_WORKFLOW
 from agentrun.contracts.states import ALLOWED_TRANSITIONS
+from agentrun.workers.settings import Settings
 from tests.support.waiting import eventually, wait_for_review
 
 SAMPLE = {"order_id": "1001", "reason": "arrived broken", "amount": 60}
@@ -104,3 +108,17 @@ async def test_cancel_moves_run_to_cancelled(runs: AgentRunClient) -> None:
     status = await eventually(lambda: runs.status(run_id), lambda s: s.state.terminal)
     assert status.state is RunState.CANCELLED
     assert status.transitions[-1].source is RunState.REVIEWING
+
+
+async def test_malformed_request_envelope_fails_the_run_instead_of_sticking(
+    temporal_env: WorkflowEnvironment, settings: Settings, worker: object
+) -> None:
+    handle = await temporal_env.client.start_workflow(
+        AGENT_RUN_WORKFLOW,
+        {"agent": "refund", "tenant_id": "", "surprise": True},
+        id="malformed-envelope",
+        task_queue=settings.task_queue,
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    assert "tenant_id" in str(failed.value.cause)

@@ -29,8 +29,10 @@ P = ParamSpec("P")
 # A status query needs a worker to answer; without one it would hang until the server gives up.
 QUERY_TIMEOUT_S = 10.0
 
-out = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+# Piped output is read by people in logs and wide editors: don't fold tables to 80 columns.
+_PIPED_WIDTH = 160
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else _PIPED_WIDTH)
+err_console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 1000)
 
 
 class CliError(Exception):
@@ -120,7 +122,8 @@ def fail(message: str) -> NoReturn:
 def failure_line(run_id: str, state: str, failure: Failure | None) -> str:
     if failure is None:
         return f"run {run_id} {state}"
-    field = f" (field {failure.field})" if failure.field else ""
+    named = failure.field is None or failure.message.startswith(failure.field)
+    field = "" if named else f" (field {failure.field})"
     return f"run {run_id} {state}: {failure.category.value}: {failure.message}{field}"
 
 

@@ -9,7 +9,7 @@ Request ids are fresh per invocation, so re-running the demo on the same store s
 import asyncio
 import contextlib
 import json
-import os
+import logging
 import signal
 import sys
 import uuid
@@ -17,8 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+import structlog
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -39,6 +40,7 @@ DEMO_REVIEWER = "alice"
 # Generous: order 1003 waits out the carrier's retries before its fallback runs.
 STEP_TIMEOUT_S = 60.0
 WORKER_STOP_TIMEOUT_S = 15.0
+WORKER_LOG = "demo-worker.log"
 
 
 class DemoError(CliError):
@@ -201,7 +203,7 @@ def _waiting(runs: list[DemoRun]) -> list[DemoRun]:
 
 
 def print_summary(
-    console: Console, runs: list[DemoRun], server: DevServer, json_output: bool
+    console: Console, runs: list[DemoRun], server: DevServer, json_output: bool, log_path: Path
 ) -> None:
     waiting = _waiting(runs)
     if json_output:
@@ -209,6 +211,7 @@ def print_summary(
             "address": server.address,
             "ui_url": server.ui_url,
             "store": str(server.db_file) if server.db_file else None,
+            "worker_log": str(log_path),
             "runs": [
                 {
                     "run_id": r.run_id,
@@ -230,6 +233,7 @@ def print_summary(
     console.print(summary_table(runs))
     console.print(f"\nWeb UI: {server.ui_url}", soft_wrap=True, highlight=False)
     console.print(f"Temporal: {server.address} (store: {server.db_file})", highlight=False)
+    console.print(f"Worker log: {log_path}", highlight=False)
     if waiting:
         console.print("\nApprove a run waiting for its final review:")
         for r in waiting:
@@ -256,10 +260,32 @@ async def run_demo(
 ) -> None:
     server = DevServer.from_settings(settings, port=port, ui_port=ui_port, db_file=db_file)
     settings = settings.model_copy(update={"temporal_address": server.address})
-    if "AGENTRUN_LOG_LEVEL" not in os.environ:
-        # The summary is the demo's output; routine worker logs would bury it.
-        settings = settings.model_copy(update={"log_level": "WARNING", "log_format": "console"})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.data_dir / WORKER_LOG
+    with log_path.open("a", encoding="utf-8") as log_file:
+        log_to(log_file, settings)
+        await _demo(settings, server, json_output, console, log_path)
+
+
+def log_to(log_file: TextIO, settings: Settings) -> None:
+    """Send the worker's logs to a file: the demo's terminal output is its summary.
+
+    The sample runs fail tool calls on purpose (a carrier is down), and the SDK logs each failed
+    attempt with a traceback; on the terminal that would bury the summary and look like a crash.
+    """
     configure_logging(settings.log_level, settings.log_format)
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=log_file))
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(log_file)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+
+
+async def _demo(
+    settings: Settings, server: DevServer, json_output: bool, console: Console, log_path: Path
+) -> None:
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -289,7 +315,7 @@ async def run_demo(
             driving.cancel()
             return
         stopping.cancel()
-        print_summary(console, runs, server, json_output)
+        print_summary(console, runs, server, json_output, log_path)
         while not stop.is_set():
             if not server.running:
                 raise DemoError(f"the dev server exited: {server.output_tail()}")

@@ -150,19 +150,23 @@ def status_view(status: RunStatus, now: datetime | None = None) -> Group:
         reviews = Table(title="reviews", title_justify="left", expand=False)
         for column in ("at (UTC)", "review", "decision", "reviewer", "comment"):
             reviews.add_column(column, overflow="fold")
+        rows: list[tuple[datetime, tuple[str | Text, ...]]] = []
         for record in status.reviews:
             who = record.reviewer + (" (automatic)" if record.automatic else "")
-            reviews.add_row(
-                clock(record.at), record.review_id, record.decision.value, who, record.comment or ""
+            decision = record.decision.value + (" (escalated)" if record.escalated else "")
+            rows.append(
+                (
+                    record.at,
+                    (clock(record.at), record.review_id, decision, who, record.comment or ""),
+                )
             )
         for refused in status.rejected_reviews:
-            reviews.add_row(
-                clock(refused.at),
-                "-",
-                Text("refused", style="red"),
-                refused.reviewer,
-                refused.reason,
+            refusal = Text("refused", style="red")
+            rows.append(
+                (refused.at, (clock(refused.at), "-", refusal, refused.reviewer, refused.reason))
             )
+        for _, cells in sorted(rows, key=lambda row: row[0]):
+            reviews.add_row(*cells)
         parts.append(reviews)
 
     usage = status.usage
@@ -188,19 +192,32 @@ def status_view(status: RunStatus, now: datetime | None = None) -> Group:
     return Group(*parts)
 
 
+def _listed_state(row: RunSummary) -> Text:
+    """AgentState, plus the execution status when Temporal ended the run behind its back."""
+    text = state_text(row.state)
+    if row.execution_status in {"TERMINATED", "TIMED_OUT"}:
+        text.append(f" ({row.execution_status})", style="red")
+    return text
+
+
 def runs_table(rows: Sequence[RunSummary]) -> Table:
     table = Table(expand=False)
-    for column in ("run id", "agent", "version", "state", "tenant", "execution", "started (UTC)"):
+    table.add_column("run id", no_wrap=True)
+    table.add_column("agent", overflow="fold")
+    table.add_column("version", overflow="fold")
+    table.add_column("state", no_wrap=True)
+    for column in ("tenant", "started (UTC)"):
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
             row.run_id,
             row.agent or "-",
             row.version or "-",
-            state_text(row.state),
+            _listed_state(row),
             row.tenant_id or "-",
-            row.execution_status,
-            stamp(row.started_at),
+            "-"
+            if row.started_at is None
+            else row.started_at.astimezone(UTC).strftime("%m-%d %H:%M:%S"),
         )
     return table
 
