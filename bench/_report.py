@@ -81,21 +81,34 @@ def peers_text() -> str:
 
 
 def breakdown_text(ours: HistoryStats, bare: HistoryStats) -> str:
-    """Events and bytes per run by event kind, largest difference first: where overhead sits."""
+    """Events, bytes and worker time per run by event kind, largest byte difference first.
+
+    This is where overhead sits: extra events, bigger payloads, slower workflow tasks or
+    activities. Time is shown for workflow tasks (started to completed) and activities.
+    """
     kinds = set(ours.by_kind) | set(bare.by_kind)
+    zero = [0, 0, 0]
 
-    def diff(kind: str) -> int:
-        return ours.by_kind.get(kind, [0, 0])[1] - bare.by_kind.get(kind, [0, 0])[1]
+    def cell(values: list[int]) -> str:
+        ms = f"{values[2] / 1000:5.1f} ms" if values[2] else ""
+        return f"{values[0]:>3} ev {values[1]:>6} B {ms:>8}"
 
-    head = f"{'event kind (per run)':<58} {'agentrun':>14} {'bare':>14} {'Δ bytes':>8}"
+    def diff(kind: str, i: int) -> int:
+        return ours.by_kind.get(kind, zero)[i] - bare.by_kind.get(kind, zero)[i]
+
+    head = f"{'event kind (per run)':<44} {'agentrun':^24} {'bare':^24} {'Δ bytes':>8} {'Δ ms':>6}"
     lines = [head, "-" * len(head)]
-    for kind in sorted(kinds, key=lambda k: (-abs(diff(k)), k)):
-        a = ours.by_kind.get(kind, [0, 0])
-        b = bare.by_kind.get(kind, [0, 0])
-        lines.append(
-            f"{kind[:58]:<58} {f'{a[0]} ev {a[1]:>6} B':>14} {f'{b[0]} ev {b[1]:>6} B':>14}"
-            f" {diff(kind):>+8}"
-        )
+    lines.extend(
+        f"{kind[:44]:<44} {cell(ours.by_kind.get(kind, zero))} "
+        f"{cell(bare.by_kind.get(kind, zero))} {diff(kind, 1):>+8} {diff(kind, 2) / 1000:>+6.1f}"
+        for kind in sorted(kinds, key=lambda k: (-abs(diff(k, 1)), k))
+    )
+    total_ms = [sum(v[2] for v in side.by_kind.values()) / 1000 for side in (ours, bare)]
+    lines.append(
+        f"{'total':<44} {ours.events:>3} ev {ours.bytes:>6} B {total_ms[0]:5.1f} ms "
+        f"{bare.events:>3} ev {bare.bytes:>6} B {total_ms[1]:5.1f} ms "
+        f"{ours.bytes - bare.bytes:>+8} {total_ms[0] - total_ms[1]:>+6.1f}"
+    )
     return "\n".join(lines)
 
 

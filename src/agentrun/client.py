@@ -21,7 +21,12 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.exceptions import ApplicationError, CancelledError, WorkflowAlreadyStartedError
+from temporalio.exceptions import (
+    ApplicationError,
+    CancelledError,
+    FailureError,
+    WorkflowAlreadyStartedError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from agentrun.contracts.names import (
@@ -54,7 +59,8 @@ async def connect(address: str, namespace: str = "default") -> Client:
 
 
 def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).split()) or type(err).__name__
+    text = err.message if isinstance(err, FailureError) else str(err)
+    return " ".join(text.split()) or type(err).__name__
 
 
 class AgentRunClient:

@@ -270,7 +270,7 @@ def runs(
     namespace: NamespaceOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """List runs through Temporal visibility (search attributes), newest first."""
+    """List runs through Temporal visibility (search attributes: state, agent, tenant)."""
     settings = build_settings(address, namespace)
     asyncio.run(
         cli_runs.list_runs(

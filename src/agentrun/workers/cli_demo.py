@@ -151,9 +151,11 @@ async def drive(client: AgentRunClient, run: DemoRun, run_id: str) -> None:
             run.status = await wait_for(
                 client, run.run_id, lambda s: s.state.terminal, "completion"
             )
-        fallbacks = [c.tool for c in run.status.tool_calls if c.fallback_for]
-        if fallbacks:
-            run.notes.append(f"fallback used: {', '.join(fallbacks)}")
+        for call in run.status.tool_calls:
+            if call.fallback_for:
+                run.notes.append(f"{call.fallback_for} failed; fallback {call.tool} used")
+            elif call.status == "success" and call.attempts > 1:
+                run.notes.append(f"{call.tool} succeeded on attempt {call.attempts}")
     except (AgentRunError, DemoError) as err:
         run.error = str(err)
         with contextlib.suppress(AgentRunError):
@@ -245,6 +247,10 @@ def print_summary(
             f"Inspect it:   agentrun status {waiting[0].run_id}{address}", highlight=False
         )
         console.print(f"List waiting: agentrun runs --state REVIEWING{address}", highlight=False)
+        console.print(
+            "A review left past its deadline is settled by the agent's escalation policy.",
+            highlight=False,
+        )
     console.print("\nServer and worker keep running; press Ctrl-C to stop.")
     sys.stdout.flush()
 
@@ -286,7 +292,6 @@ def log_to(log_file: TextIO, settings: Settings) -> None:
 async def _demo(
     settings: Settings, server: DevServer, json_output: bool, console: Console, log_path: Path
 ) -> None:
-
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
