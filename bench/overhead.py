@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from agentrun.contracts.names import ACTIVITY_MODEL_CALL, SEARCH_ATTRIBUTES, TOOL_ACTIVITY_PREFIX
+from agentrun.converter import DATA_CONVERTER
 from agentrun.workers.logging import configure_logging
 from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
@@ -171,7 +171,7 @@ async def _main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     configure_logging("WARNING", "console")
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_existing_path=str(TEMPORAL_BIN),
         dev_server_extra_args=DEV_SERVER_ARGS,

@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from agentrun.client import AgentRunClient
 from agentrun.contracts.names import SEARCH_ATTRIBUTES
+from agentrun.converter import DATA_CONVERTER
 from agentrun.workers.logging import configure_logging
 from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
@@ -27,7 +27,7 @@ FAST_DEV_SERVER = ["--dynamic-config-value", "history.transferProcessorMaxPollRP
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_existing_path=str(TEMPORAL_BIN),
         dev_server_extra_args=FAST_DEV_SERVER,

@@ -20,7 +20,6 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import (
     ApplicationError,
     CancelledError,
@@ -43,6 +42,7 @@ from agentrun.contracts.names import (
 from agentrun.contracts.review import ReviewAck, ReviewDecision
 from agentrun.contracts.runs import Failure, RunRequest, RunResult, RunStatus, RunSummary
 from agentrun.contracts.states import FailureCategory, RunState
+from agentrun.converter import DATA_CONVERTER
 
 
 class AgentRunError(Exception):
@@ -51,9 +51,7 @@ class AgentRunError(Exception):
 
 async def connect(address: str, namespace: str = "default") -> Client:
     try:
-        return await Client.connect(
-            address, namespace=namespace, data_converter=pydantic_data_converter
-        )
+        return await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER)
     except RuntimeError as err:
         raise AgentRunError(f"cannot reach Temporal at {address}: {err}") from None
 

@@ -32,8 +32,8 @@ async def test_prepare_resolves_and_normalises_input() -> None:
             agent="refund", version=None, input={"order_id": "1001", "reason": "x", "amount": 5}
         ),
     )
-    assert ok.spec is not None
-    assert ok.spec.version == "1"
+    assert ok.plan is not None
+    assert ok.plan.version == "1"
     assert ok.input == {"order_id": "1001", "reason": "x", "amount": 5.0}
 
 
@@ -54,7 +54,7 @@ async def test_prepare_names_the_bad_field(
     result = await ActivityEnvironment().run(
         prepare.prepare_run, PrepareInput(agent=agent, version=None, input=payload)
     )
-    assert result.spec is None
+    assert result.plan is None
     assert result.problem is not None
     assert result.problem.field == field
     assert fragment in result.problem.message

@@ -9,12 +9,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from agentrun.client import AgentRunClient
 from agentrun.contracts import Decision, ReviewDecision, RunRequest
 from agentrun.contracts.names import SEARCH_ATTRIBUTES
+from agentrun.converter import DATA_CONVERTER
 from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
 from tests.conftest import FAST_DEV_SERVER, TEMPORAL_BIN, TEST_AGENT_MODULES
@@ -73,7 +73,7 @@ async def _scenarios(runs: AgentRunClient) -> dict[str, str]:
 
 async def main() -> None:
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_existing_path=str(TEMPORAL_BIN),
         dev_server_extra_args=FAST_DEV_SERVER,

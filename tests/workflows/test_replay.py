@@ -5,13 +5,13 @@ from pathlib import Path
 import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from agentrun.contracts.names import AGENT_RUN_WORKFLOW
 from agentrun.contracts.runs import RunRequest, RunResult
 from agentrun.contracts.states import RunState
+from agentrun.converter import DATA_CONVERTER
 from agentrun.workflows.agent_run import AgentRunWorkflow
 
 HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
@@ -27,7 +27,7 @@ def test_histories_are_checked_in() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
-    replayer = Replayer(workflows=[AgentRunWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[AgentRunWorkflow], data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(_load(path), raise_on_replay_failure=True)
     assert result.replay_failure is None
 
@@ -52,6 +52,6 @@ class ReorderedAgentRun(AgentRunWorkflow):
 
 
 async def test_a_nondeterministic_change_is_caught() -> None:
-    replayer = Replayer(workflows=[ReorderedAgentRun], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[ReorderedAgentRun], data_converter=DATA_CONVERTER)
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(_load(HISTORIES[0]), raise_on_replay_failure=True)

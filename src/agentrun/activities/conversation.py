@@ -6,6 +6,7 @@ rows instead of appending duplicates. SQLite calls run in a thread: async activi
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,21 +27,24 @@ class ConversationGap(LookupError):
 
 
 class ConversationStore:
+    """One connection per worker, used from worker threads one call at a time."""
+
     def __init__(self, path: Path) -> None:
-        self._path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        with self._lock, self._conn as conn:
             conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self._path, timeout=30)
-        conn.execute("PRAGMA synchronous=NORMAL")
-        return conn
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
 
     def _put(self, run_id: str, start: int, messages: Sequence[Message]) -> None:
         rows = [(run_id, start + i, m.model_dump_json()) for i, m in enumerate(messages)]
-        with self._connect() as conn:
+        with self._lock, self._conn as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO conversation_messages (run_id, idx, message) "
                 "VALUES (?, ?, ?)",
@@ -48,8 +52,8 @@ class ConversationStore:
             )
 
     def _load(self, run_id: str, length: int) -> list[Message]:
-        with self._connect() as conn:
-            rows = conn.execute(
+        with self._lock:
+            rows = self._conn.execute(
                 "SELECT idx, message FROM conversation_messages "
                 "WHERE run_id = ? AND idx < ? ORDER BY idx",
                 (run_id, length),

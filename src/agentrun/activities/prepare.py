@@ -1,7 +1,7 @@
 """PREPARING: resolve the agent version and validate the input against the agent's schema.
 
-Runs as a local activity: one marker event in history, and the resolved spec (prompts, tool
-schemas, settings) enters history exactly once per run.
+Runs as a local activity: one marker event in history holding the run plan (the policies the
+workflow acts on); prompts, tool schemas and the model script stay on the worker.
 """
 
 import json
@@ -39,4 +39,4 @@ class PrepareActivities:
         except ValidationError as err:
             field, msg = first_problem(err, "input")
             return PrepareResult(problem=InputProblem(field=field, message=f"{field}: {msg}"))
-        return PrepareResult(spec=definition.spec, input=validated.model_dump(mode="json"))
+        return PrepareResult(plan=definition.spec.plan(), input=validated.model_dump(mode="json"))

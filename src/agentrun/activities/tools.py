@@ -20,7 +20,7 @@ from agentrun.activities.errors import first_problem, tool_failure
 from agentrun.agents.registry import AgentRegistry, ToolContext, ToolDefinition
 from agentrun.contracts.names import ErrorType, tool_activity_name
 from agentrun.contracts.tools import ToolInput, ToolMetadata, ToolOutput, ToolStatus
-from agentrun.logic.retry import ErrorClass, classify_exception, effective_error
+from agentrun.logic.retry import ErrorClass, activity_options, classify_exception, effective_error
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +49,8 @@ def _as_plain(value: Any) -> Any:
 
 def build_tool_activity(tool: ToolDefinition, data_dir: Path) -> ToolActivity:
     contract = tool.contract
+    # Only tools with a heartbeat timeout heartbeat; for quick tools it would be pure overhead.
+    heartbeats = activity_options(contract).heartbeat_timeout is not None
 
     @activity.defn(name=tool_activity_name(contract.name))
     async def run_tool(call: ToolInput) -> ToolOutput:
@@ -68,7 +70,7 @@ def build_tool_activity(tool: ToolDefinition, data_dir: Path) -> ToolActivity:
             raise tool_failure(contract.name, error, attempt, f"{field}: {msg}", field) from None
 
         ctx = ToolContext(call.context, call.idempotency_key, attempt, data_dir)
-        heartbeat = asyncio.create_task(_heartbeat_forever())
+        heartbeat = asyncio.create_task(_heartbeat_forever()) if heartbeats else None
         try:
             raw = await tool.fn(params, ctx)
         except ApplicationError:
@@ -82,9 +84,10 @@ def build_tool_activity(tool: ToolDefinition, data_dir: Path) -> ToolActivity:
                 contract.name, error, attempt, str(exc) or error.error_class
             ) from exc
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            if heartbeat is not None:
+                heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat
 
         status: ToolStatus = "success"
         if isinstance(raw, PartialResult):
@@ -103,9 +106,7 @@ def build_tool_activity(tool: ToolDefinition, data_dir: Path) -> ToolActivity:
         return ToolOutput(
             status=status,
             data=data.model_dump(mode="json"),
-            metadata=ToolMetadata(
-                attempt=attempt, duration_ms=duration_ms, idempotency_key=call.idempotency_key
-            ),
+            metadata=ToolMetadata(attempt=attempt, duration_ms=round(duration_ms, 3)),
         )
 
     return run_tool

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agentrun.contracts.tools import ToolContract
+from agentrun.contracts.tools import ToolContract, ToolPolicy
 
 
 class AgentRef(BaseModel):
@@ -96,6 +96,35 @@ class StateDeadlines(BaseModel):
     reviewing: timedelta = timedelta(minutes=5)
 
 
+class RunPlan(BaseModel):
+    """What the workflow needs of a spec to run it; enters history once, in PREPARING.
+
+    Prompts, tool descriptions and schemas and the model script stay on the worker side: the
+    activities look them up by ``ref``, so they never travel through history.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    version: str
+    provider: str
+    model: str
+    tools: tuple[ToolPolicy, ...]
+    max_steps: int
+    loop_threshold: int
+    review: ReviewPolicy
+    deadlines: StateDeadlines
+    escalation: EscalationPolicy
+    reviewers: tuple[str, ...]
+
+    @property
+    def ref(self) -> AgentRef:
+        return AgentRef(name=self.name, version=self.version)
+
+    def tool(self, name: str) -> ToolPolicy | None:
+        return next((t for t in self.tools if t.name == name), None)
+
+
 class AgentSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -118,6 +147,21 @@ class AgentSpec(BaseModel):
 
     def tool(self, name: str) -> ToolContract | None:
         return next((t for t in self.tools if t.name == name), None)
+
+    def plan(self) -> RunPlan:
+        return RunPlan(
+            name=self.name,
+            version=self.version,
+            provider=self.model.provider,
+            model=self.model.model,
+            tools=tuple(t.policy() for t in self.tools),
+            max_steps=self.max_steps,
+            loop_threshold=self.loop_threshold,
+            review=self.review,
+            deadlines=self.deadlines,
+            escalation=self.escalation,
+            reviewers=self.reviewers,
+        )
 
     @model_validator(mode="after")
     def _tools_consistent(self) -> "AgentSpec":

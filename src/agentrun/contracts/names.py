@@ -46,12 +46,3 @@ class ErrorType:
     UNKNOWN_TOOL: Final = "UnknownTool"
     MODEL_ERROR: Final = "ModelError"
     CONVERSATION_MISSING: Final = "ConversationMissing"
-
-
-NON_RETRYABLE_TOOL_ERRORS: Final = (
-    ErrorType.TOOL_REJECTED,
-    ErrorType.INVALID_PARAMS,
-    ErrorType.CONTRACT_VIOLATION,
-    ErrorType.NOT_RETRIED,
-    ErrorType.UNKNOWN_TOOL,
-)

@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agentrun.contracts.agents import AgentSpec
+from agentrun.contracts.agents import RunPlan
 
 
 class PrepareInput(BaseModel):
@@ -19,8 +19,8 @@ class InputProblem(BaseModel):
 
 
 class PrepareResult(BaseModel):
-    """Either a resolved spec with the normalised input, or the problem that stops the run."""
+    """Either the run plan with the normalised input, or the problem that stops the run."""
 
-    spec: AgentSpec | None = None
+    plan: RunPlan | None = None
     input: dict[str, Any] | None = None
     problem: InputProblem | None = None

@@ -38,15 +38,15 @@ class RetrySpec(BaseModel):
     max_interval: timedelta = timedelta(seconds=30)
 
 
-class ToolContract(BaseModel):
-    """Everything the platform needs to call a tool safely, declared once per tool."""
+class ToolPolicy(BaseModel):
+    """The part of a tool contract the workflow acts on: retries, timeouts, fallback, approval.
+
+    It is what enters history for each run; descriptions and schemas stay with the worker.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
-    description: str
-    input_schema: dict[str, Any]
-    output_schema: dict[str, Any]
     side_effect: SideEffect = SideEffect.NONE
     # A non-idempotent tool that deduplicates on the idempotency key may be retried; one that
     # does not is called at most once.
@@ -63,10 +63,24 @@ class ToolContract(BaseModel):
     risk: RiskLevel = RiskLevel.LOW
 
     @model_validator(mode="after")
-    def _fallback_is_another_tool(self) -> "ToolContract":
+    def _fallback_is_another_tool(self) -> "ToolPolicy":
         if self.fallback == self.name:
             raise ValueError(f"tool {self.name!r} cannot be its own fallback")
         return self
+
+
+class ToolContract(ToolPolicy):
+    """Everything the platform needs to call a tool safely, declared once per tool."""
+
+    description: str
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+
+    def policy(self) -> ToolPolicy:
+        """Only what the author set travels; the rest decodes to the same defaults."""
+        return ToolPolicy.model_validate(
+            self.model_dump(include=set(ToolPolicy.model_fields), exclude_defaults=True)
+        )
 
 
 class RequestContext(BaseModel):
@@ -101,7 +115,6 @@ class ToolMetadata(BaseModel):
 
     attempt: int
     duration_ms: float
-    idempotency_key: str
 
 
 class ToolOutput(BaseModel):

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agentrun.contracts.agents import ReviewMode, ReviewPolicy
-from agentrun.contracts.tools import ToolContract
+from agentrun.contracts.tools import ToolPolicy
 
 
 def call_fingerprint(tool: str, args: Mapping[str, Any]) -> str:
@@ -27,7 +27,7 @@ class LoopDetector:
         return self._seen[key] >= self._threshold
 
 
-def approval_reason(contract: ToolContract, args: Mapping[str, Any]) -> str | None:
+def approval_reason(contract: ToolPolicy, args: Mapping[str, Any]) -> str | None:
     """Why this call needs a human's approval first, or None."""
     if contract.requires_approval:
         return f"{contract.name} always requires approval"

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
-from agentrun.contracts.names import NON_RETRYABLE_TOOL_ERRORS, ErrorType
-from agentrun.contracts.tools import SideEffect, ToolContract
+from agentrun.contracts.names import ErrorType
+from agentrun.contracts.tools import SideEffect, ToolPolicy
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -25,12 +25,12 @@ class ToolActivityOptions:
     retry_policy: RetryPolicy
 
 
-def may_retry(contract: ToolContract) -> bool:
+def may_retry(contract: ToolPolicy) -> bool:
     """Retrying is safe unless the call has a side effect that the tool cannot deduplicate."""
     return contract.side_effect is not SideEffect.NON_IDEMPOTENT or contract.accepts_idempotency_key
 
 
-def activity_options(contract: ToolContract) -> ToolActivityOptions:
+def activity_options(contract: ToolPolicy) -> ToolActivityOptions:
     spec = contract.retry
     attempts = spec.max_attempts if may_retry(contract) else 1
     return ToolActivityOptions(
@@ -41,8 +41,9 @@ def activity_options(contract: ToolContract) -> ToolActivityOptions:
             initial_interval=spec.initial_interval,
             backoff_coefficient=spec.backoff,
             maximum_interval=max(spec.max_interval, spec.initial_interval),
+            # Permanent errors are raised with non_retryable=True by the tool wrapper, so the
+            # policy need not list their types in every scheduled activity.
             maximum_attempts=attempts,
-            non_retryable_error_types=list(NON_RETRYABLE_TOOL_ERRORS),
         ),
     )
 
@@ -87,7 +88,7 @@ def classify_exception(exc: BaseException) -> ErrorClass:
     return ErrorClass(ErrorType.TOOL_INTERNAL, type(exc).__name__, True)
 
 
-def effective_error(contract: ToolContract, error: ErrorClass) -> ErrorClass:
+def effective_error(contract: ToolPolicy, error: ErrorClass) -> ErrorClass:
     """A failure of a tool that may not be retried is reported as non-retryable."""
     if error.retryable and not may_retry(contract):
         return ErrorClass(ErrorType.NOT_RETRIED, error.error_class, False, error.status_code)

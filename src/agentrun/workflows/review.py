@@ -19,8 +19,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from agentrun.contracts.states import FailureCategory
     from agentrun.logic.guards import reviewer_refusal
-
-from agentrun.workflows.errors import RunFailure
+    from agentrun.workflows.errors import RunFailure
 
 ESCALATION_REVIEWER = "escalation-policy"
 

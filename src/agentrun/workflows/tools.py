@@ -12,21 +12,20 @@ from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
-    from agentrun.contracts.agents import AgentSpec
+    from agentrun.contracts.agents import RunPlan
     from agentrun.contracts.model import Message, ToolCallRequest
     from agentrun.contracts.names import tool_activity_name
     from agentrun.contracts.tools import (
         RequestContext,
         ToolCallRecord,
-        ToolContract,
         ToolErrorDetail,
         ToolInput,
         ToolOutput,
+        ToolPolicy,
     )
     from agentrun.logic.failures import ToolFailure, classify_tool_failure
     from agentrun.logic.retry import activity_options
-
-from agentrun.workflows.errors import RunFailure
+    from agentrun.workflows.errors import RunFailure
 
 
 def _cap(limit: timedelta | None, remaining: timedelta) -> timedelta:
@@ -42,7 +41,7 @@ def _detail(cause: ApplicationError | None) -> ToolErrorDetail | None:
         return None
 
 
-def _classify(err: ActivityError, contract: ToolContract) -> tuple[ToolFailure, str]:
+def _classify(err: ActivityError, contract: ToolPolicy) -> tuple[ToolFailure, str]:
     cause = err.cause
     app = cause if isinstance(cause, ApplicationError) else None
     detail = _detail(app)
@@ -75,7 +74,7 @@ class _Call:
 class ToolRunner:
     def __init__(
         self,
-        spec: AgentSpec,
+        spec: RunPlan,
         context: Callable[[], RequestContext],
         remaining: Callable[[], timedelta],
     ) -> None:
@@ -91,7 +90,7 @@ class ToolRunner:
         assert contract is not None  # noqa: S101 -- the allow-list was checked by the caller
         return await self._invoke(contract, _Call(request, step, index, approved_by))
 
-    async def _invoke(self, contract: ToolContract, call: _Call) -> Message:
+    async def _invoke(self, contract: ToolPolicy, call: _Call) -> Message:
         context = self._context()
         key = f"{context.run_id}/{call.step}/{call.index}"
         if call.fallback_for:
@@ -159,7 +158,7 @@ class ToolRunner:
     def _record(
         self,
         call: _Call,
-        contract: ToolContract,
+        contract: ToolPolicy,
         *,
         key: str,
         started: datetime,

@@ -41,11 +41,14 @@ def estimate_tokens(text: str) -> int:
     return max(1, math.ceil(len(text) / 4))
 
 
-def prompt_text(request: ModelRequest) -> str:
-    """Everything a chat-completions call would send: system prompt, tool schemas, messages."""
+def fixed_prompt_text(spec: AgentSpec) -> str:
+    """The part of every request that depends only on the spec: system prompt and tool schemas."""
     tools = [
         {"name": t.name, "description": t.description, "parameters": t.input_schema}
-        for t in request.spec.tools
+        for t in spec.tools
     ]
-    messages = [m.model_dump(mode="json", exclude_defaults=True) for m in request.messages]
-    return request.spec.system_prompt + json.dumps(tools) + json.dumps(messages)
+    return spec.system_prompt + json.dumps(tools)
+
+
+def messages_text(messages: list[Message]) -> str:
+    return json.dumps([m.model_dump(mode="json", exclude_defaults=True) for m in messages])

@@ -14,7 +14,8 @@ from agentrun.activities.providers.base import (
     ModelRequest,
     ModelResponse,
     estimate_tokens,
-    prompt_text,
+    fixed_prompt_text,
+    messages_text,
 )
 from agentrun.contracts.agents import ScriptStep
 from agentrun.contracts.model import (
@@ -72,6 +73,17 @@ def _scope(messages: list[Message]) -> dict[str, Any]:
 class ScriptedProvider:
     name = "scripted"
 
+    def __init__(self) -> None:
+        # Token count of the spec-only part of the prompt, per agent version: computed once.
+        self._fixed_tokens: dict[tuple[str, str], int] = {}
+
+    def _prompt_tokens(self, request: ModelRequest) -> int:
+        spec = request.spec
+        key = (spec.name, spec.version)
+        if key not in self._fixed_tokens:
+            self._fixed_tokens[key] = estimate_tokens(fixed_prompt_text(spec))
+        return self._fixed_tokens[key] + estimate_tokens(messages_text(request.messages))
+
     async def complete(self, request: ModelRequest) -> ModelResponse:
         script = request.spec.model.script
         if not script:
@@ -87,7 +99,7 @@ class ScriptedProvider:
         decision = self._decide(step, scope, request.turn)
         completion = decision.model_dump_json(exclude_defaults=True)
         usage = TokenUsage(
-            input_tokens=estimate_tokens(prompt_text(request)),
+            input_tokens=self._prompt_tokens(request),
             output_tokens=estimate_tokens(completion),
         )
         return ModelResponse(
