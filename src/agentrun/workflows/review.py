@@ -83,7 +83,12 @@ class ReviewDesk:
             self._decision = None
             on_open()
             try:
-                await workflow.wait_condition(lambda: self._decision is not None, timeout=deadline)
+                await workflow.wait_condition(
+                    lambda: self._decision is not None,
+                    timeout=deadline,
+                    timeout_summary=f"review {review_id} deadline ({escalation.action.value})"
+                    + (" escalated" if escalated else ""),
+                )
             except TimeoutError:
                 if escalation.action is EscalationAction.ESCALATE and not escalated:
                     escalated = True
