@@ -18,6 +18,8 @@ from agentrun.agents.refund.tools import (
 from agentrun.agents.registry import AgentDefinition, AgentRegistry, ToolContext, define_tool
 from agentrun.contracts.agents import (
     AgentSpec,
+    Budget,
+    BudgetAction,
     EscalationAction,
     EscalationPolicy,
     ModelSettings,
@@ -213,6 +215,7 @@ def probe_agent(
     reviewing: timedelta = timedelta(minutes=5),
     escalation: EscalationPolicy | None = None,
     executing: timedelta = timedelta(minutes=30),
+    budget: Budget | None = None,
 ) -> AgentDefinition:
     used = {s.tool for s in steps if s.tool in TOOLS}
     used |= {f for n in list(used) if (f := TOOLS[n].contract.fallback) is not None}
@@ -224,6 +227,7 @@ def probe_agent(
         model=ModelSettings(script=tuple(steps)),
         tools=tuple(t.contract for t in tools),
         max_steps=max_steps,
+        budget=budget or Budget(),
         review=ReviewPolicy(mode=review, sample_rate=0.0),
         reviewers=("alice", "bob"),
         deadlines=StateDeadlines(reviewing=reviewing, executing=executing),
@@ -257,6 +261,14 @@ def definitions() -> list[AgentDefinition]:
             "long",
             [ScriptStep(tool="echo", args={"key": f"k{i}"}) for i in range(10)] + [DONE],
             max_steps=3,
+        ),
+        probe_agent(
+            "budgeted", [ScriptStep(tool="echo", args={"key": f"b{i}"}) for i in range(8)] + [DONE]
+        ),
+        probe_agent(
+            "budget-review",
+            [ScriptStep(tool="echo", args={"key": f"r{i}"}) for i in range(8)] + [DONE],
+            budget=Budget(max_steps=2, on_exceeded=BudgetAction.REVIEW),
         ),
         probe_agent("forbidden", [ScriptStep(tool="delete_everything", args={}), DONE]),
         probe_agent("reviewed", [call("echo"), DONE], review=ReviewMode.ALWAYS),

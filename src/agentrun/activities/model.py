@@ -11,6 +11,7 @@ from agentrun.activities.providers.base import ModelProvider, ModelProviderError
 from agentrun.agents.registry import AgentRegistry, RegistryError
 from agentrun.contracts.model import Message, ModelCallInput, ModelCallResult
 from agentrun.contracts.names import ACTIVITY_MODEL_CALL, ErrorType
+from agentrun.contracts.pricing import PriceTable
 
 log = structlog.get_logger(__name__)
 
@@ -21,10 +22,12 @@ class ModelActivities:
         registry: AgentRegistry,
         store: ConversationStore,
         providers: Mapping[str, ModelProvider],
+        prices: PriceTable,
     ) -> None:
         self._registry = registry
         self._store = store
         self._providers = dict(providers)
+        self._prices = prices
 
     @activity.defn(name=ACTIVITY_MODEL_CALL)
     async def model_call(self, call: ModelCallInput) -> ModelCallResult:
@@ -62,9 +65,14 @@ class ModelActivities:
             role="assistant", content=response.content, tool_calls=response.decision.tool_calls
         )
         await self._store.put(call.run_id, len(messages), [reply])
+        usage = response.usage
+        cost = self._prices.model_cost(response.model, usage.input_tokens, usage.output_tokens)
+        if cost is None:
+            log.warning("model has no price; cost counted as 0", model=response.model)
         return ModelCallResult(
             decision=response.decision,
             usage=response.usage,
             model=response.model,
             conversation_length=len(messages) + 1,
+            cost_usd=cost or 0.0,
         )

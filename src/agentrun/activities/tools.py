@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 from agentrun.activities.errors import first_problem, tool_failure
 from agentrun.agents.registry import AgentRegistry, ToolContext, ToolDefinition
 from agentrun.contracts.names import ErrorType, tool_activity_name
+from agentrun.contracts.pricing import PriceTable
 from agentrun.contracts.tools import ToolInput, ToolMetadata, ToolOutput, ToolStatus
 from agentrun.logic.retry import ErrorClass, activity_options, classify_exception, effective_error
 
@@ -47,7 +48,9 @@ def _as_plain(value: Any) -> Any:
     return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
 
 
-def build_tool_activity(tool: ToolDefinition, data_dir: Path) -> ToolActivity:
+def build_tool_activity(
+    tool: ToolDefinition, data_dir: Path, prices: PriceTable | None = None
+) -> ToolActivity:
     contract = tool.contract
     # Only tools with a heartbeat timeout heartbeat; for quick tools it would be pure overhead.
     heartbeats = activity_options(contract).heartbeat_timeout is not None
@@ -106,11 +109,17 @@ def build_tool_activity(tool: ToolDefinition, data_dir: Path) -> ToolActivity:
         return ToolOutput(
             status=status,
             data=data.model_dump(mode="json"),
-            metadata=ToolMetadata(attempt=attempt, duration_ms=round(duration_ms, 3)),
+            metadata=ToolMetadata(
+                attempt=attempt,
+                duration_ms=round(duration_ms, 3),
+                cost_usd=prices.tool_cost(contract.name, duration_ms) if prices else 0.0,
+            ),
         )
 
     return run_tool
 
 
-def build_tool_activities(registry: AgentRegistry, data_dir: Path) -> list[ToolActivity]:
-    return [build_tool_activity(tool, data_dir) for tool in registry.tools()]
+def build_tool_activities(
+    registry: AgentRegistry, data_dir: Path, prices: PriceTable | None = None
+) -> list[ToolActivity]:
+    return [build_tool_activity(tool, data_dir, prices) for tool in registry.tools()]

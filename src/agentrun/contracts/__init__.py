@@ -3,6 +3,8 @@
 from agentrun.contracts.agents import (
     AgentRef,
     AgentSpec,
+    Budget,
+    BudgetAction,
     EscalationAction,
     EscalationPolicy,
     ModelSettings,
@@ -53,6 +55,8 @@ __all__ = [
     "ALLOWED_TRANSITIONS",
     "AgentRef",
     "AgentSpec",
+    "Budget",
+    "BudgetAction",
     "Decision",
     "EscalationAction",
     "EscalationPolicy",

@@ -85,6 +85,26 @@ class EscalationPolicy(BaseModel):
         return self
 
 
+class BudgetAction(StrEnum):
+    FAIL = "fail"
+    REVIEW = "review"
+
+
+class Budget(BaseModel):
+    """Limits on what a run may spend; None means no limit on that measure.
+
+    ``on_exceeded``: fail the run (``budget_exceeded``) or ask a reviewer, whose approval grants
+    the same budget once more.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    max_steps: int | None = Field(default=None, ge=1)
+    on_exceeded: BudgetAction = BudgetAction.FAIL
+
+
 class StateDeadlines(BaseModel):
     """Per-state deadlines (SPEC §1 table), overridable per agent."""
 
@@ -112,6 +132,7 @@ class RunPlan(BaseModel):
     tools: tuple[ToolPolicy, ...]
     max_steps: int
     loop_threshold: int
+    budget: Budget = Budget()
     review: ReviewPolicy
     deadlines: StateDeadlines
     escalation: EscalationPolicy
@@ -136,6 +157,7 @@ class AgentSpec(BaseModel):
     tools: tuple[ToolContract, ...] = ()
     max_steps: int = Field(default=20, ge=1, le=10_000)
     loop_threshold: int = Field(default=3, ge=2)
+    budget: Budget = Budget()
     review: ReviewPolicy = ReviewPolicy()
     deadlines: StateDeadlines = StateDeadlines()
     escalation: EscalationPolicy = EscalationPolicy()
@@ -157,6 +179,7 @@ class AgentSpec(BaseModel):
             tools=tuple(t.policy() for t in self.tools),
             max_steps=self.max_steps,
             loop_threshold=self.loop_threshold,
+            budget=self.budget,
             review=self.review,
             deadlines=self.deadlines,
             escalation=self.escalation,

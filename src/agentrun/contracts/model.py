@@ -36,6 +36,10 @@ class TokenUsage(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
 
+    @property
+    def total(self) -> int:
+        return self.input_tokens + self.output_tokens
+
     def __add__(self, other: "TokenUsage") -> "TokenUsage":
         return TokenUsage(
             input_tokens=self.input_tokens + other.input_tokens,
@@ -69,3 +73,4 @@ class ModelCallResult(BaseModel):
     model: str
     # Length of the stored conversation after the assistant's reply was appended.
     conversation_length: int
+    cost_usd: float = 0.0

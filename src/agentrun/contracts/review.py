@@ -48,7 +48,7 @@ class ReviewAck(BaseModel):
     next_state: str
 
 
-GateKind = Literal["final", "tool_approval"]
+GateKind = Literal["final", "tool_approval", "budget"]
 
 
 class PendingReview(BaseModel):

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentrun.contracts.agents import Budget
 from agentrun.contracts.model import TokenUsage
 from agentrun.contracts.review import PendingReview, RejectedReview, ReviewRecord
 from agentrun.contracts.states import FailureCategory, RunState, Transition
@@ -27,6 +28,8 @@ class RunRequest(BaseModel):
     tenant_id: str = Field(default="default", min_length=1, max_length=128)
     user_id: str = Field(default="anonymous", min_length=1, max_length=128)
     request_id: str | None = Field(default=None, min_length=1, max_length=200)
+    # A caller may tighten the agent's budget for this run, never loosen it.
+    budget: Budget | None = None
 
 
 class Failure(BaseModel):
@@ -39,6 +42,12 @@ class Usage(BaseModel):
     model_calls: int = 0
     tool_calls: int = 0
     tokens: TokenUsage = TokenUsage()
+    model_cost_usd: float = 0.0
+    tool_cost_usd: float = 0.0
+
+    @property
+    def cost_usd(self) -> float:
+        return self.model_cost_usd + self.tool_cost_usd
 
 
 class RunStatus(BaseModel):
@@ -59,6 +68,7 @@ class RunStatus(BaseModel):
     reviews: list[ReviewRecord] = Field(default_factory=list)
     rejected_reviews: list[RejectedReview] = Field(default_factory=list)
     usage: Usage = Usage()
+    budget: Budget | None = None
     output: dict[str, Any] | None = None
     confidence: float | None = None
     human_override: bool = False

@@ -115,6 +115,7 @@ class ToolMetadata(BaseModel):
 
     attempt: int
     duration_ms: float
+    cost_usd: float = 0.0
 
 
 class ToolOutput(BaseModel):

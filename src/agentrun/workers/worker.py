@@ -13,6 +13,7 @@ from agentrun.activities.prepare import PrepareActivities
 from agentrun.activities.providers import ScriptedProvider
 from agentrun.activities.tools import build_tool_activities
 from agentrun.agents.registry import AgentRegistry, load_agent_modules
+from agentrun.contracts.pricing import DEFAULT_PRICES, PriceTable
 from agentrun.workers.settings import Settings
 from agentrun.workflows.agent_run import AgentRunWorkflow
 
@@ -21,6 +22,22 @@ WORKFLOWS: Sequence[type] = (AgentRunWorkflow,)
 
 def build_registry(settings: Settings) -> AgentRegistry:
     return load_agent_modules(AgentRegistry(), settings.agent_modules)
+
+
+class PricesError(ValueError):
+    pass
+
+
+def load_prices(settings: Settings) -> PriceTable:
+    """The price table from ``prices_file``; a bad file is one clear error, not a traceback."""
+    if settings.prices_file is None:
+        return DEFAULT_PRICES
+    try:
+        return PriceTable.model_validate_json(settings.prices_file.read_bytes())
+    except OSError as err:
+        raise PricesError(f"prices file {settings.prices_file}: {err.strerror}") from None
+    except ValueError as err:
+        raise PricesError(f"prices file {settings.prices_file}: {err}") from None
 
 
 def build_worker(
@@ -32,8 +49,9 @@ def build_worker(
         if definition.setup is not None:
             definition.setup(settings.data_dir)
     store = ConversationStore(settings.data_dir / "conversations.db")
+    prices = load_prices(settings)
     prepare = PrepareActivities(registry)
-    model = ModelActivities(registry, store, {ScriptedProvider.name: ScriptedProvider()})
+    model = ModelActivities(registry, store, {ScriptedProvider.name: ScriptedProvider()}, prices)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -41,7 +59,7 @@ def build_worker(
         activities=[
             prepare.prepare_run,
             model.model_call,
-            *build_tool_activities(registry, settings.data_dir),
+            *build_tool_activities(registry, settings.data_dir, prices),
         ],
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.sticky_queue_timeout_s),
         max_concurrent_activities=settings.max_concurrent_activities,

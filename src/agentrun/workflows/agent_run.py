@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
-    from agentrun.contracts.agents import RunPlan, StateDeadlines
+    from agentrun.contracts.agents import Budget, BudgetAction, RunPlan, StateDeadlines
     from agentrun.contracts.model import (
         FinalAnswer,
         Message,
@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.runs import Failure, RunRequest, RunResult, RunStatus, Usage
     from agentrun.contracts.states import FailureCategory, RunState
     from agentrun.contracts.tools import RequestContext
+    from agentrun.logic.budget import Breach, effective_budget, extended, spend_breach, step_breach
     from agentrun.logic.guards import LoopDetector, approval_reason, review_reason
     from agentrun.logic.statemachine import RunStateMachine
 
@@ -76,6 +77,8 @@ class AgentRunWorkflow:
         self._tools: ToolRunner | None = None
         self._loops = LoopDetector(threshold=3)
         self._step = 0
+        self._budget = Budget()
+        self._granted = Budget()  # the budget as first set; each budget approval adds it again
         self._usage = Usage()
         self._conversation_length = 0
         self._executing_since: Any = None
@@ -126,6 +129,7 @@ class AgentRunWorkflow:
             )
         spec = prepared.plan
         self._spec = spec
+        self._budget = self._granted = effective_budget(spec.budget, request.budget, spec.max_steps)
         self._loops = LoopDetector(threshold=spec.loop_threshold)
         self._tools = ToolRunner(spec, self._context, self._execution_time_left)
         return spec, prepared.input
@@ -158,8 +162,9 @@ class AgentRunWorkflow:
     async def _execute(self, spec: RunPlan, messages: list[Message]) -> FinalAnswer:
         """The agent loop: model decides, tools run, results go back, until a final answer."""
         while True:
-            self._check_budgets(spec)
+            await self._check_step_budget(spec)
             result = await self._call_model(spec, messages)
+            await self._enforce(spec, spend_breach(self._budget, *self._spend()))
             decision = result.decision
             if decision.final is not None:
                 return decision.final
@@ -174,18 +179,35 @@ class AgentRunWorkflow:
 
     # ----------------------------------------------------------------- steps
 
-    def _check_budgets(self, spec: RunPlan) -> None:
-        if self._step >= spec.max_steps:
-            raise RunFailure(
-                FailureCategory.BUDGET_EXCEEDED,
-                f"step limit reached: {spec.max_steps} model calls",
-                field="max_steps",
-            )
+    async def _check_step_budget(self, spec: RunPlan) -> None:
+        await self._enforce(spec, step_breach(self._budget, self._step))
         if self._execution_time_left() <= timedelta(0):
             raise RunFailure(
                 FailureCategory.STATE_TIMEOUT,
                 f"EXECUTING exceeded its deadline of {spec.deadlines.executing}",
             )
+
+    def _spend(self) -> tuple[int, float]:
+        return self._usage.tokens.total, self._usage.cost_usd
+
+    async def _enforce(self, spec: RunPlan, breach: Breach | None) -> None:
+        """Stop at the first breach: fail, or (per the agent's budget) ask a reviewer."""
+        if breach is None:
+            return
+        if self._budget.on_exceeded is BudgetAction.FAIL:
+            raise RunFailure(FailureCategory.BUDGET_EXCEEDED, breach.message, field=breach.field)
+        self._enter(RunState.REVIEWING, breach.message)
+        record = (await self._decide(spec, "budget", breach.message)).record
+        by = f"{record.decision.value} by {record.reviewer}"
+        if record.decision not in (Decision.APPROVE, Decision.EDIT):
+            because = f": {record.comment}" if record.comment else ""
+            raise RunFailure(
+                FailureCategory.BUDGET_EXCEEDED,
+                f"{breach.message}; {by}{because}",
+                field=breach.field,
+            )
+        self._budget = extended(self._budget, self._granted)
+        self._enter(RunState.EXECUTING, f"budget extended: {by}")
 
     async def _call_model(self, spec: RunPlan, messages: list[Message]) -> ModelCallResult:
         self._step += 1
@@ -211,10 +233,13 @@ class AgentRunWorkflow:
                 FailureCategory.MODEL_ERROR, f"model call failed: {err.cause or err}"
             ) from None
         self._conversation_length = result.conversation_length
+        usage = self._usage
         self._usage = Usage(
-            model_calls=self._usage.model_calls + 1,
-            tool_calls=self._usage.tool_calls,
-            tokens=self._usage.tokens + result.usage,
+            model_calls=usage.model_calls + 1,
+            tool_calls=usage.tool_calls,
+            tokens=usage.tokens + result.usage,
+            model_cost_usd=usage.model_cost_usd + result.cost_usd,
+            tool_cost_usd=usage.tool_cost_usd,
         )
         return result
 
@@ -259,7 +284,9 @@ class AgentRunWorkflow:
         self._usage = self._usage.model_copy(update={"tool_calls": self._usage.tool_calls + 1})
         assert self._tools is not None  # noqa: S101 -- set in _prepare
         message = await self._tools.call(self._step, index, call, approved_by)
+        self._usage = self._usage.model_copy(update={"tool_cost_usd": self._tools.cost_usd})
         self._show()
+        await self._enforce(spec, spend_breach(self._budget, *self._spend()))
         return message
 
     async def _decide(
@@ -331,6 +358,7 @@ class AgentRunWorkflow:
             reviews=list(self._desk.records),
             rejected_reviews=list(self._desk.rejected),
             usage=self._usage,
+            budget=self._budget,
             output=self._output,
             confidence=self._confidence,
             human_override=self._override,
@@ -390,8 +418,11 @@ class AgentRunWorkflow:
         version = spec.version if spec else "?"
         lines = [f"**{self._machine.state.value}** · {self._request.agent}@{version}"]
         if spec is not None:
+            usage = self._usage
             lines.append(
-                f"step {self._step}/{spec.max_steps} · tools called {self._usage.tool_calls}"
+                f"step {self._step}/{self._budget.max_steps or spec.max_steps}"
+                f" · tools called {usage.tool_calls}"
+                f" · {usage.tokens.total} tokens · ${usage.cost_usd:.4f}"
             )
         if self._last_tool:
             lines.append(f"last tool: {self._last_tool}")

@@ -82,6 +82,7 @@ class ToolRunner:
         self._context = context
         self._remaining = remaining
         self.records: list[ToolCallRecord] = []
+        self.cost_usd = 0.0
 
     async def call(
         self, step: int, index: int, request: ToolCallRequest, approved_by: str | None
@@ -136,6 +137,7 @@ class ToolRunner:
                 if fallback is not None and self._remaining() > timedelta(0):
                     return await self._invoke(fallback, replace(call, fallback_for=contract.name))
             raise RunFailure(failure.category, message, field=f"tools.{contract.name}") from None
+        self.cost_usd += output.metadata.cost_usd
         self._record(
             call,
             contract,
