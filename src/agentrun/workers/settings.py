@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     # may take it: this bounds crash-recovery time (SDK default 10 s; FACTS.md).
     sticky_queue_timeout_s: float = Field(default=3.0, gt=0)
     max_concurrent_activities: int = Field(default=100, ge=1)
+    # JSON price table (models per 1M tokens, tools per second); None: the built-in table.
+    prices_file: Path | None = None
 
     @field_validator("agent_modules", mode="before")
     @classmethod
