@@ -46,3 +46,20 @@ class ErrorType:
     UNKNOWN_TOOL: Final = "UnknownTool"
     MODEL_ERROR: Final = "ModelError"
     CONVERSATION_MISSING: Final = "ConversationMissing"
+
+
+class Metric:
+    """Metric names, emitted through Temporal's metric meter (replay-safe in workflows) and
+    exported by the worker's Prometheus endpoint, which adds ``_total`` to counters."""
+
+    RUNS_STARTED: Final = "agentrun_runs_started"  # agent, version, tenant
+    RUNS_FINISHED: Final = "agentrun_runs_finished"  # agent, version, state, category
+    RUN_DURATION: Final = "agentrun_run_duration_seconds"  # agent, version, state
+    STATE_DURATION: Final = "agentrun_state_duration_seconds"  # agent, state
+    REVIEWS: Final = "agentrun_reviews"  # agent, kind, decision, automatic
+    REVIEW_LATENCY: Final = "agentrun_review_latency_seconds"  # agent, kind
+    HUMAN_OVERRIDES: Final = "agentrun_human_overrides"  # agent
+    TOOL_CALLS: Final = "agentrun_tool_calls"  # tool, status, error_class, retryable
+    TOOL_DURATION: Final = "agentrun_tool_duration_seconds"  # tool, status
+    MODEL_TOKENS: Final = "agentrun_model_tokens"  # agent, model, direction=input|output
+    MODEL_COST: Final = "agentrun_model_cost_usd"  # agent, model
