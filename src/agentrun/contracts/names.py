@@ -50,16 +50,16 @@ class ErrorType:
 
 class Metric:
     """Metric names, emitted through Temporal's metric meter (replay-safe in workflows) and
-    exported by the worker's Prometheus endpoint, which adds ``_total`` to counters."""
+    exported as-is by the worker's Prometheus endpoint: counters carry their ``_total`` here."""
 
-    RUNS_STARTED: Final = "agentrun_runs_started"  # agent, version, tenant
-    RUNS_FINISHED: Final = "agentrun_runs_finished"  # agent, version, state, category
+    RUNS_STARTED: Final = "agentrun_runs_started_total"  # agent, version, tenant
+    RUNS_FINISHED: Final = "agentrun_runs_finished_total"  # agent, version, state, category
     RUN_DURATION: Final = "agentrun_run_duration_seconds"  # agent, version, state
     STATE_DURATION: Final = "agentrun_state_duration_seconds"  # agent, state
-    REVIEWS: Final = "agentrun_reviews"  # agent, kind, decision, automatic
+    REVIEWS: Final = "agentrun_reviews_total"  # agent, kind, decision, automatic
     REVIEW_LATENCY: Final = "agentrun_review_latency_seconds"  # agent, kind
-    HUMAN_OVERRIDES: Final = "agentrun_human_overrides"  # agent
-    TOOL_CALLS: Final = "agentrun_tool_calls"  # tool, status, error_class, retryable
+    HUMAN_OVERRIDES: Final = "agentrun_human_overrides_total"  # agent
+    TOOL_CALLS: Final = "agentrun_tool_calls_total"  # tool, status, error_class, retryable
     TOOL_DURATION: Final = "agentrun_tool_duration_seconds"  # tool, status
-    MODEL_TOKENS: Final = "agentrun_model_tokens"  # agent, model, direction=input|output
-    MODEL_COST: Final = "agentrun_model_cost_usd"  # agent, model
+    MODEL_TOKENS: Final = "agentrun_model_tokens_total"  # agent, model, direction=input|output
+    MODEL_COST: Final = "agentrun_model_cost_usd_total"  # agent, model

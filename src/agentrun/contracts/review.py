@@ -68,6 +68,7 @@ class ReviewRecord(BaseModel):
     decision: Decision
     reviewer: str
     at: datetime
+    opened_at: datetime | None = None
     comment: str | None = None
     automatic: bool = False
     escalated: bool = False

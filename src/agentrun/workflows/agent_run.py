@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.prepare import PrepareInput, PrepareResult
     from agentrun.contracts.review import Decision, ReviewAck, ReviewDecision
     from agentrun.contracts.runs import Failure, RunRequest, RunResult, RunStatus, Usage
-    from agentrun.contracts.states import FailureCategory, RunState
+    from agentrun.contracts.states import FailureCategory, RunState, Transition
     from agentrun.contracts.tools import RequestContext
     from agentrun.logic.budget import Breach, effective_budget, extended, spend_breach, step_breach
     from agentrun.logic.guards import LoopDetector, approval_reason, review_reason
@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     # sandbox (that re-import cost ~5 ms of CPU per run). They only touch time, randomness and
     # I/O through workflow.* APIs, and the replay test covers them like the rest.
     from agentrun.workflows.errors import RunFailure
+    from agentrun.workflows.metrics import RunMetrics
     from agentrun.workflows.review import ReviewDesk, Verdict
     from agentrun.workflows.tools import ToolRunner
 
@@ -88,6 +89,7 @@ class AgentRunWorkflow:
         self._confidence: float | None = None
         self._override = False
         self._failure: Failure | None = None
+        self._metrics: RunMetrics | None = None
 
     # ----------------------------------------------------------------- the lifecycle
 
@@ -377,7 +379,9 @@ class AgentRunWorkflow:
     ) -> None:
         now = workflow.now()
         source = self._machine.state
-        self._machine.transition(target, now, reason, review_required=review_required)
+        left = self._machine.transitions[-1]
+        entered = self._machine.transition(target, now, reason, review_required=review_required)
+        self._observe(left, entered)
         if target is RunState.EXECUTING:
             self._executing_since = now
         elif self._executing_since is not None:
@@ -393,6 +397,16 @@ class AgentRunWorkflow:
             updates.append(SA_AGENT_VERSION.value_set(version))
         workflow.upsert_search_attributes(updates)
         self._show()
+
+    def _observe(self, left: Transition, entered: Transition) -> None:
+        if self._metrics is None:
+            self._metrics = RunMetrics(self._request.agent)
+        version = self._spec.version if self._spec else self._request.version or "unresolved"
+        self._metrics.transition(left, entered, version, self._request.tenant_id)
+        self._metrics.reviews(self._desk.records)
+        if entered.target.terminal:
+            started = self._machine.transitions[0].at
+            self._metrics.finished(started, entered, version, self._failure)
 
     def _execution_time_left(self) -> timedelta:
         budget = (self._spec.deadlines if self._spec else StateDeadlines()).executing

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -68,6 +68,7 @@ class ReviewDesk:
         """Wait for a decision; on each expired deadline apply the escalation policy."""
         self._opened += 1
         review_id = f"{kind}-{self._opened}"
+        opened_at = workflow.now()
         escalated = False
         while True:
             self.pending = PendingReview(
@@ -97,7 +98,9 @@ class ReviewDesk:
                         escalation.escalation_deadline,
                     )
                     continue
-                return Verdict(record=self._expire(review_id, kind, escalation, escalated))
+                return Verdict(
+                    record=self._expire(review_id, kind, escalation, escalated, opened_at)
+                )
             decision = self._decision
             assert decision is not None  # noqa: S101 -- the wait condition guarantees it
             record = self._close(
@@ -107,6 +110,7 @@ class ReviewDesk:
                     decision=decision.decision,
                     reviewer=decision.reviewer,
                     at=workflow.now(),
+                    opened_at=opened_at,
                     comment=decision.comment,
                     escalated=escalated,
                     human_override=decision.decision is Decision.EDIT,
@@ -115,7 +119,12 @@ class ReviewDesk:
             return Verdict(record=record, output=decision.output)
 
     def _expire(
-        self, review_id: str, kind: GateKind, escalation: EscalationPolicy, escalated: bool
+        self,
+        review_id: str,
+        kind: GateKind,
+        escalation: EscalationPolicy,
+        escalated: bool,
+        opened_at: datetime,
     ) -> ReviewRecord:
         approve = escalation.action is EscalationAction.AUTO_APPROVE
         record = ReviewRecord(
@@ -124,6 +133,7 @@ class ReviewDesk:
             decision=Decision.APPROVE if approve else Decision.REJECT,
             reviewer=ESCALATION_REVIEWER,
             at=workflow.now(),
+            opened_at=opened_at,
             comment=f"deadline passed: {escalation.action.value}"
             + (" after escalation" if escalated else ""),
             automatic=True,
