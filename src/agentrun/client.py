@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from temporalio.client import (
     Client,
+    Interceptor,
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
@@ -26,6 +27,7 @@ from temporalio.exceptions import (
     FailureError,
     WorkflowAlreadyStartedError,
 )
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from agentrun.contracts.names import (
@@ -49,9 +51,22 @@ class AgentRunError(Exception):
     """A caller-facing error: the message is one line that says what is wrong."""
 
 
-async def connect(address: str, namespace: str = "default") -> Client:
+async def connect(
+    address: str,
+    namespace: str = "default",
+    *,
+    interceptors: Sequence[Interceptor] = (),
+    runtime: Runtime | None = None,
+) -> Client:
+    """A client on our converter; workers add tracing interceptors and a metrics runtime."""
     try:
-        return await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER)
+        return await Client.connect(
+            address,
+            namespace=namespace,
+            data_converter=DATA_CONVERTER,
+            interceptors=interceptors,
+            runtime=runtime,
+        )
     except RuntimeError as err:
         raise AgentRunError(f"cannot reach Temporal at {address}: {err}") from None
 
@@ -68,9 +83,15 @@ class AgentRunClient:
 
     @classmethod
     async def connect(
-        cls, address: str, namespace: str = "default", task_queue: str = TASK_QUEUE
+        cls,
+        address: str,
+        namespace: str = "default",
+        task_queue: str = TASK_QUEUE,
+        *,
+        interceptors: Sequence[Interceptor] = (),
     ) -> "AgentRunClient":
-        return cls(await connect(address, namespace), task_queue)
+        """With a TracingInterceptor, the runs it starts are traced from the caller's span."""
+        return cls(await connect(address, namespace, interceptors=interceptors), task_queue)
 
     async def start(self, request: RunRequest) -> str:
         """Start a run and return its id; the same ``request_id`` never starts a second run."""

@@ -95,3 +95,14 @@ async def test_tool_wrapper_classifies_bad_params_and_bad_output(tmp_path: Path)
         await env.run(flaky, _call("flaky_read", {"key": "k", "fail_times": 1}))
     assert unavailable.value.type == ErrorType.TOOL_UNAVAILABLE
     assert not unavailable.value.non_retryable
+
+
+def test_registry_refuses_an_agent_without_a_real_input_model() -> None:
+    from pydantic import BaseModel
+
+    from agentrun.agents.registry import AgentDefinition, RegistryError
+    from agentrun.contracts.agents import AgentSpec
+
+    spec = AgentSpec(name="broken", version="1", system_prompt="x")
+    with pytest.raises(RegistryError, match="input_model must be a pydantic model subclass"):
+        AgentRegistry().register(AgentDefinition(spec=spec, input_model=BaseModel, tools=()))

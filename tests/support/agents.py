@@ -294,6 +294,15 @@ def definitions() -> list[AgentDefinition]:
                 escalation_deadline=short,
             ),
         ),
+        probe_agent(
+            "two-tools",
+            [
+                ScriptStep(tool="echo", args={"key": "alpha-key"}),
+                ScriptStep(tool="echo", args={"key": "beta-key"}),
+                DONE,
+            ],
+            review=ReviewMode.ALWAYS,
+        ),
     ]
 
 

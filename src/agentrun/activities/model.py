@@ -3,11 +3,14 @@
 from collections.abc import Mapping
 
 import structlog
+from opentelemetry.trace import Tracer
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from agentrun.activities.conversation import ConversationGap, ConversationStore
+from agentrun.activities.metrics import ModelInstruments, PerWorker
 from agentrun.activities.providers.base import ModelProvider, ModelProviderError, ModelRequest
+from agentrun.activities.tracing import activity_tracer, chat_span, record_chat_response
 from agentrun.agents.registry import AgentRegistry, RegistryError
 from agentrun.contracts.model import Message, ModelCallInput, ModelCallResult
 from agentrun.contracts.names import ACTIVITY_MODEL_CALL, ErrorType
@@ -23,11 +26,14 @@ class ModelActivities:
         store: ConversationStore,
         providers: Mapping[str, ModelProvider],
         prices: PriceTable,
+        tracer: Tracer | None = None,
     ) -> None:
         self._registry = registry
         self._store = store
         self._providers = dict(providers)
         self._prices = prices
+        self._tracer = activity_tracer(tracer)
+        self._metrics = PerWorker(ModelInstruments.create)
 
     @activity.defn(name=ACTIVITY_MODEL_CALL)
     async def model_call(self, call: ModelCallInput) -> ModelCallResult:
@@ -53,9 +59,13 @@ class ModelActivities:
                 str(err), type=ErrorType.CONVERSATION_MISSING, non_retryable=True
             ) from None
         try:
-            response = await provider.complete(
-                ModelRequest(spec=spec, messages=messages, turn=call.turn)
-            )
+            with chat_span(
+                self._tracer, provider=provider.name, model=spec.model.model, agent=spec.name
+            ) as span:
+                response = await provider.complete(
+                    ModelRequest(spec=spec, messages=messages, turn=call.turn)
+                )
+                record_chat_response(span, response.model, response.usage)
         except ModelProviderError as err:
             log.warning("model call failed", run_id=call.run_id, error=str(err))
             raise ApplicationError(
@@ -69,6 +79,7 @@ class ModelActivities:
         cost = self._prices.model_cost(response.model, usage.input_tokens, usage.output_tokens)
         if cost is None:
             log.warning("model has no price; cost counted as 0", model=response.model)
+        self._metrics.get().record(spec.name, response.model, usage, cost)
         return ModelCallResult(
             decision=response.decision,
             usage=response.usage,

@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from opentelemetry.trace import Tracer
 from pydantic import BaseModel, ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from agentrun.activities.errors import first_problem, tool_failure
+from agentrun.activities.metrics import PerWorker, ToolInstruments
+from agentrun.activities.tracing import ToolAttempt, activity_tracer, tool_span
 from agentrun.agents.registry import AgentRegistry, ToolContext, ToolDefinition
 from agentrun.contracts.names import ErrorType, tool_activity_name
 from agentrun.contracts.pricing import PriceTable
@@ -48,14 +51,35 @@ def _as_plain(value: Any) -> Any:
     return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
 
 
+def _observed(tool: str, tracer: Tracer | None, attempt: ToolActivity) -> ToolActivity:
+    """Every attempt, however it ends, is one span and one observation of each tool metric."""
+    spans = activity_tracer(tracer)
+    instruments = PerWorker(ToolInstruments.create)
+
+    async def run_tool(call: ToolInput) -> ToolOutput:
+        started = time.perf_counter()
+        outcome = ToolAttempt()
+        try:
+            with tool_span(spans, tool, call.idempotency_key, outcome):
+                output = await attempt(call)
+                outcome.status = output.status
+                return output
+        finally:
+            instruments.get().record(tool, outcome, time.perf_counter() - started)
+
+    return run_tool
+
+
 def build_tool_activity(
-    tool: ToolDefinition, data_dir: Path, prices: PriceTable | None = None
+    tool: ToolDefinition,
+    data_dir: Path,
+    prices: PriceTable | None = None,
+    tracer: Tracer | None = None,
 ) -> ToolActivity:
     contract = tool.contract
     # Only tools with a heartbeat timeout heartbeat; for quick tools it would be pure overhead.
     heartbeats = activity_options(contract).heartbeat_timeout is not None
 
-    @activity.defn(name=tool_activity_name(contract.name))
     async def run_tool(call: ToolInput) -> ToolOutput:
         attempt = activity.info().attempt
         started = time.perf_counter()
@@ -116,10 +140,15 @@ def build_tool_activity(
             ),
         )
 
-    return run_tool
+    return activity.defn(name=tool_activity_name(contract.name))(
+        _observed(contract.name, tracer, run_tool)
+    )
 
 
 def build_tool_activities(
-    registry: AgentRegistry, data_dir: Path, prices: PriceTable | None = None
+    registry: AgentRegistry,
+    data_dir: Path,
+    prices: PriceTable | None = None,
+    tracer: Tracer | None = None,
 ) -> list[ToolActivity]:
-    return [build_tool_activity(tool, data_dir, prices) for tool in registry.tools()]
+    return [build_tool_activity(tool, data_dir, prices, tracer) for tool in registry.tools()]

@@ -104,6 +104,8 @@ class AgentRegistry:
 
     def register(self, definition: AgentDefinition, *, default: bool = False) -> None:
         spec = definition.spec
+        if definition.input_model is BaseModel or not issubclass(definition.input_model, BaseModel):
+            raise RegistryError(f"{spec.ref}: input_model must be a pydantic model subclass")
         contracts = tuple(t.contract for t in definition.tools)
         if spec.tools != contracts:
             raise RegistryError(f"{spec.ref}: spec.tools must be the contracts of its tools")

@@ -62,4 +62,5 @@ class Metric:
     TOOL_CALLS: Final = "agentrun_tool_calls_total"  # tool, status, error_class, retryable
     TOOL_DURATION: Final = "agentrun_tool_duration_seconds"  # tool, status
     MODEL_TOKENS: Final = "agentrun_model_tokens_total"  # agent, model, direction=input|output
-    MODEL_COST: Final = "agentrun_model_cost_usd_total"  # agent, model
+    # Temporal's counters take integers: cost is counted in millionths of a dollar.
+    MODEL_COST: Final = "agentrun_model_cost_micro_usd_total"  # agent, model

@@ -94,6 +94,8 @@ class RequestContext(BaseModel):
     run_id: str
     trace_id: str
     timestamp: datetime
+    # The calling agent; defaulted so tool calls scheduled before this field existed decode.
+    agent: str = ""
 
 
 class ToolInput(BaseModel):

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from agentrun.contracts.review import Decision, ReviewDecision
 from agentrun.contracts.runs import RunRequest
 from agentrun.contracts.states import RunState
-from agentrun.workers import cli_runs
+from agentrun.workers import cli_runs, cli_store, telemetry
 from agentrun.workers.cli_common import (
     AddressOpt,
     CliError,
@@ -33,7 +33,6 @@ from agentrun.workers.cli_common import (
     emit_json,
     err_console,
     guarded,
-    open_client,
     out,
     parse_json_object,
     validation_message,
@@ -50,6 +49,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
 )
+app.add_typer(cli_store.db_app, name="db")
+app.add_typer(cli_store.audit_app, name="audit")
 
 # pydantic field -> the option a user typed, so validation errors name what to fix.
 REQUEST_OPTIONS = {
@@ -135,14 +136,22 @@ def worker(
 
 
 async def _worker(settings: Settings, json_output: bool) -> None:
-    from agentrun.workers.worker import run_worker  # noqa: PLC0415 -- heavy; worker/demo only
+    # Imported here: tracing and the worker are heavy, and only this command needs them.
+    from agentrun.client import connect  # noqa: PLC0415
+    from agentrun.workers.worker import run_worker  # noqa: PLC0415
 
-    client = await open_client(settings)
+    telemetry.configure_tracing(settings)  # first: the interceptor's spans need the provider
+    temporal = await connect(
+        settings.temporal_address,
+        settings.temporal_namespace,
+        interceptors=telemetry.tracing_interceptors(),
+        runtime=telemetry.build_runtime(settings),
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    task = asyncio.create_task(run_worker(client.temporal, settings, stop))
+    task = asyncio.create_task(run_worker(temporal, settings, stop))
     # A worker that cannot be built (bad agent module) fails at once: don't announce that one.
     done, _ = await asyncio.wait({task}, timeout=0.5)
     if not done:
@@ -373,6 +382,7 @@ def main() -> None:
     owns (server, worker) has been stopped by the command before it returns.
     """
     code = run_cli()
+    telemetry.flush_tracing()  # os._exit skips atexit: export batched spans first
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()

@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 from agentrun.agents.registry import RegistryError
 from agentrun.client import AgentRunClient, AgentRunError
 from agentrun.contracts.runs import Failure, RunStatus
+from agentrun.workers import telemetry
 from agentrun.workers.devserver import DevServerError
 from agentrun.workers.settings import Settings
 
@@ -168,8 +169,15 @@ def guarded(fn: Callable[P, None]) -> Callable[P, None]:
 
 
 async def open_client(settings: Settings) -> AgentRunClient:
+    """With tracing configured, runs started here carry the caller's trace into the workflow."""
+    interceptors = []
+    if telemetry.configure_tracing(settings) is not None:
+        interceptors = telemetry.tracing_interceptors()
     return await AgentRunClient.connect(
-        settings.temporal_address, settings.temporal_namespace, settings.task_queue
+        settings.temporal_address,
+        settings.temporal_namespace,
+        settings.task_queue,
+        interceptors=interceptors,
     )
 
 

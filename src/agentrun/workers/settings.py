@@ -32,8 +32,23 @@ class Settings(BaseSettings):
     # may take it: this bounds crash-recovery time (SDK default 10 s; FACTS.md).
     sticky_queue_timeout_s: float = Field(default=3.0, gt=0)
     max_concurrent_activities: int = Field(default=100, ge=1)
+    # Runs kept in worker memory between workflow tasks; 0 replays every task from the start
+    # (used by tests to prove replay safety; FACTS: a cache smaller than runs in flight is slow).
+    max_cached_workflows: int = Field(default=1000, ge=0)
     # JSON price table (models per 1M tokens, tools per second); None: the built-in table.
     prices_file: Path | None = None
+    # Where spans go: "console" for development, OTLP (gRPC or HTTP/protobuf) for a collector;
+    # "none" keeps tracing off (no provider, so spans cost nothing).
+    otel_exporter: Literal["none", "console", "otlp-grpc", "otlp-http"] = "none"
+    # OTLP endpoint; None: the exporter's own default (or OTEL_EXPORTER_OTLP_*_ENDPOINT).
+    otel_endpoint: str | None = None
+    # host:port of the worker's Prometheus /metrics endpoint (e.g. 127.0.0.1:9464); None: none.
+    metrics_bind: str | None = None
+    # The run record store (SQLAlchemy URL, e.g. postgresql://...); None: SQLite in data_dir.
+    database_url: str | None = None
+
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'agentrun.db'}"
 
     @field_validator("agent_modules", mode="before")
     @classmethod

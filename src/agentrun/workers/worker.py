@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 
+from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -14,7 +15,9 @@ from agentrun.activities.providers import ScriptedProvider
 from agentrun.activities.tools import build_tool_activities
 from agentrun.agents.registry import AgentRegistry, load_agent_modules
 from agentrun.contracts.pricing import DEFAULT_PRICES, PriceTable
+from agentrun.workers.log_context import LogContextInterceptor
 from agentrun.workers.settings import Settings
+from agentrun.workers.telemetry import TRACER_NAME, worker_interceptors
 from agentrun.workflows.agent_run import AgentRunWorkflow
 
 WORKFLOWS: Sequence[type] = (AgentRunWorkflow,)
@@ -41,8 +44,13 @@ def load_prices(settings: Settings) -> PriceTable:
 
 
 def build_worker(
-    client: Client, settings: Settings, registry: AgentRegistry | None = None
+    client: Client,
+    settings: Settings,
+    registry: AgentRegistry | None = None,
+    *,
+    tracer_provider: TracerProvider | None = None,
 ) -> Worker:
+    """The worker; spans go to ``tracer_provider``, else to the global provider (if any)."""
     registry = registry or build_registry(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     for definition in registry.definitions():
@@ -51,7 +59,9 @@ def build_worker(
     store = ConversationStore(settings.data_dir / "conversations.db")
     prices = load_prices(settings)
     prepare = PrepareActivities(registry)
-    model = ModelActivities(registry, store, {ScriptedProvider.name: ScriptedProvider()}, prices)
+    tracer = tracer_provider.get_tracer(TRACER_NAME) if tracer_provider else None
+    providers = {ScriptedProvider.name: ScriptedProvider()}
+    model = ModelActivities(registry, store, providers, prices, tracer)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -59,10 +69,13 @@ def build_worker(
         activities=[
             prepare.prepare_run,
             model.model_call,
-            *build_tool_activities(registry, settings.data_dir, prices),
+            *build_tool_activities(registry, settings.data_dir, prices, tracer),
         ],
+        # Log context outermost: it wraps the tracing spans, so tool log lines carry both.
+        interceptors=[LogContextInterceptor(), *worker_interceptors(client, tracer_provider)],
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.sticky_queue_timeout_s),
         max_concurrent_activities=settings.max_concurrent_activities,
+        max_cached_workflows=settings.max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 

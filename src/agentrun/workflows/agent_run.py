@@ -12,7 +12,8 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -62,6 +63,9 @@ MODEL_RETRY = RetryPolicy(
     maximum_attempts=5,
 )
 REVIEW_REFUSED = "ReviewRefused"
+# Resolution is deterministic on the worker: an error that survives three tries is a bug in the
+# agent's definition, reported at once with its message rather than retried to the deadline.
+PREPARE_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=3)
 
 
 @workflow.defn(name=AGENT_RUN_WORKFLOW, failure_exception_types=[ValidationError])
@@ -116,11 +120,18 @@ class AgentRunWorkflow:
                 PrepareInput(agent=request.agent, version=request.version, input=request.input),
                 result_type=PrepareResult,
                 schedule_to_close_timeout=StateDeadlines().preparing,
+                retry_policy=PREPARE_RETRY,
                 summary=f"resolve {request.agent}@{request.version or 'default'}",
             )
         except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ActivityTimeoutError):
+                raise RunFailure(
+                    FailureCategory.STATE_TIMEOUT, "PREPARING did not finish before its deadline"
+                ) from None
+            message = cause.message if isinstance(cause, FailureError) else str(err)
             raise RunFailure(
-                FailureCategory.STATE_TIMEOUT, f"PREPARING did not finish: {err.cause or err}"
+                FailureCategory.INTERNAL, f"agent could not be prepared: {message}"
             ) from None
         if prepared.problem is not None or prepared.plan is None or prepared.input is None:
             problem = prepared.problem
@@ -328,7 +339,7 @@ class AgentRunWorkflow:
     def review(self, decision: ReviewDecision) -> None:
         refusal = self._desk.refusal(decision)
         if refusal is not None:
-            workflow.logger.warning("review signal refused: %s", refusal)
+            workflow.logger.warning("review signal refused: %s", refusal, extra=self._log_fields())
             self._desk.refuse(decision, refusal)
             return
         self._desk.accept(decision)
@@ -382,6 +393,9 @@ class AgentRunWorkflow:
         left = self._machine.transitions[-1]
         entered = self._machine.transition(target, now, reason, review_required=review_required)
         self._observe(left, entered)
+        workflow.logger.info(
+            "run %s -> %s: %s", source.value, target.value, reason, extra=self._log_fields()
+        )
         if target is RunState.EXECUTING:
             self._executing_since = now
         elif self._executing_since is not None:
@@ -397,6 +411,14 @@ class AgentRunWorkflow:
             updates.append(SA_AGENT_VERSION.value_set(version))
         workflow.upsert_search_attributes(updates)
         self._show()
+
+    def _log_fields(self) -> dict[str, str]:
+        return {
+            "agent": self._request.agent,
+            "tenant_id": self._request.tenant_id,
+            "trace_id": self._trace_id,
+            "state": self._machine.state.value,
+        }
 
     def _observe(self, left: Transition, entered: Transition) -> None:
         if self._metrics is None:
@@ -424,6 +446,7 @@ class AgentRunWorkflow:
             run_id=self._run_id,
             trace_id=self._trace_id,
             timestamp=workflow.now(),
+            agent=request.agent,
         )
 
     def _show(self) -> None:

@@ -1,0 +1,112 @@
+"""GenAI spans for the model and tool activities (OpenTelemetry GenAI semantic conventions).
+
+The spans start in the current context, which Temporal's TracingInterceptor has set to its
+``RunActivity`` span carrying the run's trace, so they nest under the activity without any
+plumbing of our own. Attributes are names, ids and counts only: params, outputs, prompts and
+exception messages can hold secrets or personal data, so they never reach a span.
+"""
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Final
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from temporalio.exceptions import ApplicationError
+
+from agentrun.contracts.model import TokenUsage
+from agentrun.contracts.tools import ToolErrorDetail, ToolStatus
+
+TRACER_NAME: Final = "agentrun.activities"
+
+# Attribute names from the GenAI conventions (now kept in their own repository, so spelled here).
+OPERATION: Final = "gen_ai.operation.name"
+PROVIDER: Final = "gen_ai.provider.name"
+REQUEST_MODEL: Final = "gen_ai.request.model"
+RESPONSE_MODEL: Final = "gen_ai.response.model"
+INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+AGENT_NAME: Final = "gen_ai.agent.name"
+TOOL_NAME: Final = "gen_ai.tool.name"
+TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+ERROR_TYPE: Final = "error.type"
+
+
+def activity_tracer(tracer: Tracer | None = None) -> Tracer:
+    """The given tracer, else one that follows the global provider even if it is set later."""
+    return tracer or trace.get_tracer(TRACER_NAME)
+
+
+def _fail(span: Span, error_type: str) -> None:
+    # The status description repeats the class, never the message (which may quote params).
+    span.set_attribute(ERROR_TYPE, error_type)
+    span.set_status(Status(StatusCode.ERROR, error_type))
+
+
+@contextmanager
+def chat_span(tracer: Tracer, *, provider: str, model: str, agent: str) -> Iterator[Span]:
+    """A CLIENT span around one provider call; usage is added by :func:`record_chat_response`."""
+    with tracer.start_as_current_span(
+        f"chat {model}",
+        kind=SpanKind.CLIENT,
+        attributes={OPERATION: "chat", PROVIDER: provider, REQUEST_MODEL: model, AGENT_NAME: agent},
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
+        try:
+            yield span
+        except BaseException as exc:
+            _fail(span, type(exc).__name__)
+            raise
+
+
+def record_chat_response(span: Span, model: str, usage: TokenUsage) -> None:
+    span.set_attribute(RESPONSE_MODEL, model)
+    span.set_attribute(INPUT_TOKENS, usage.input_tokens)
+    span.set_attribute(OUTPUT_TOKENS, usage.output_tokens)
+
+
+@dataclass
+class ToolAttempt:
+    """How one attempt of a tool call ended, for the span and for the metrics."""
+
+    status: ToolStatus | None = None
+    error_class: str | None = None
+    retryable: bool | None = None  # None: the worker cannot tell (cancelled or timed out)
+
+    @property
+    def outcome(self) -> str:
+        return self.status or "error"
+
+
+def classify_failure(exc: BaseException) -> tuple[str, bool | None]:
+    """The error class and retryability of a failed attempt, as the run status records them."""
+    if isinstance(exc, ApplicationError):
+        detail = exc.details[0] if exc.details else None
+        if isinstance(detail, ToolErrorDetail):
+            return detail.error_class, detail.retryable
+        return exc.type or type(exc).__name__, not exc.non_retryable
+    if isinstance(exc, asyncio.CancelledError):
+        return "cancelled", None
+    return type(exc).__name__, True
+
+
+@contextmanager
+def tool_span(tracer: Tracer, tool: str, call_id: str, attempt: ToolAttempt) -> Iterator[Span]:
+    """An INTERNAL span around one attempt; a failure fills ``attempt`` and marks the span."""
+    with tracer.start_as_current_span(
+        f"execute_tool {tool}",
+        kind=SpanKind.INTERNAL,
+        attributes={OPERATION: "execute_tool", TOOL_NAME: tool, TOOL_CALL_ID: call_id},
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
+        try:
+            yield span
+        except BaseException as exc:
+            attempt.status = "error"
+            attempt.error_class, attempt.retryable = classify_failure(exc)
+            _fail(span, attempt.error_class)
+            raise

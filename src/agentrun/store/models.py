@@ -1,0 +1,206 @@
+"""Table models of the run record store.
+
+They stay apart from ``agentrun.contracts``: contracts travel through Temporal history and must
+stay stable for replay, while these rows follow the schema and its migrations. Every constraint
+name is spelled out so the hand-written migration and these models can be compared exactly.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, Index, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in, timezone-aware UTC out, on SQLite as on PostgreSQL.
+
+    SQLite has no timezone type and silently drops ``tzinfo``: storing UTC there and re-attaching
+    it on the way out keeps instants comparable (and their ISO form, hashed by the audit chain,
+    identical) whichever database wrote them. A naive datetime is refused rather than guessed.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: the store keeps aware UTC only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self,
+        value: datetime | None,
+        dialect: Dialect,  # noqa: ARG002 -- TypeDecorator's signature
+    ) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _run_fk(table: str) -> Any:
+    """A fresh foreign key per table (SQLAlchemy cannot share one), named for the migration.
+
+    Children go with their run: purging a run for retention must not be blocked by its calls.
+    No separate index: each child table's unique key starts with ``run_id`` and serves lookups.
+    """
+    fk = ForeignKey("runs.run_id", ondelete="CASCADE", name=f"fk_{table}_run_id")
+    return Field(sa_column_args=[fk])
+
+
+class RunRow(SQLModel, table=True):
+    __tablename__ = "runs"
+
+    run_id: str = Field(primary_key=True)
+    agent: str = Field(index=True)
+    version: str | None = None
+    tenant_id: str = Field(index=True)
+    user_id: str
+    request_id: str
+    trace_id: str
+    state: str = Field(index=True)
+    failure_category: str | None = None
+    failure_message: str | None = None
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    human_override: bool = False
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class TransitionRow(SQLModel, table=True):
+    __tablename__ = "run_transitions"
+    __table_args__ = (UniqueConstraint("run_id", "seq", name="uq_run_transitions_run_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = _run_fk("run_transitions")
+    seq: int
+    source: str | None = None
+    target: str
+    at: datetime = Field(sa_type=UTCDateTime)
+    reason: str | None = None
+
+
+class ToolCallRow(SQLModel, table=True):
+    __tablename__ = "tool_calls"
+    __table_args__ = (
+        UniqueConstraint("run_id", "idempotency_key", "attempt", name="uq_tool_calls_key_attempt"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = _run_fk("tool_calls")
+    idempotency_key: str
+    attempt: int
+    tool: str
+    status: str
+    error_class: str | None = None
+    retryable: bool | None = None
+    duration_ms: float | None = None
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    fallback_for: str | None = None
+
+
+class ModelCallRow(SQLModel, table=True):
+    __tablename__ = "model_calls"
+    __table_args__ = (
+        UniqueConstraint("run_id", "turn", "attempt", name="uq_model_calls_turn_attempt"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = _run_fk("model_calls")
+    turn: int
+    attempt: int
+    provider: str
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    duration_ms: float | None = None
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ReviewRow(SQLModel, table=True):
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("run_id", "review_id", name="uq_reviews_run_review"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = _run_fk("reviews")
+    review_id: str
+    kind: str
+    decision: str
+    reviewer: str
+    at: datetime = Field(sa_type=UTCDateTime)
+    latency_ms: float | None = None
+    automatic: bool = False
+    escalated: bool = False
+    human_override: bool = False
+    comment: str | None = None
+
+
+class AuditEventRow(SQLModel, table=True):
+    """One link of the audit hash chain (see ``agentrun.store.audit``).
+
+    ``seq`` is assigned by the appender under the chain lock, not by a database sequence: a
+    PostgreSQL sequence leaks numbers on rollback, and a gap-free ``seq`` is what lets the
+    verifier tell a deleted row from a rolled-back one. No foreign key to ``runs``: the trail
+    must outlive the records it describes.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_retention_at", "retention_class", "at"),)
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = Field(sa_type=UTCDateTime)
+    kind: str
+    run_id: str | None = Field(default=None, index=True)
+    tenant_id: str | None = None
+    actor: str
+    action: str
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    trace_id: str | None = None
+    retention_class: str
+    prev_hash: str
+    hash: str
+
+
+class AuditAnchorRow(SQLModel, table=True):
+    """Where the verified chain starts once older events have been purged for retention.
+
+    Purging the first rows of a hash chain leaves the next row pointing at a hash that no longer
+    exists; the anchor records that hash (and its seq) so the remainder still verifies.
+    """
+
+    __tablename__ = "audit_anchors"
+
+    id: int | None = Field(default=None, primary_key=True)
+    through_seq: int
+    through_hash: str
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    reason: str | None = None
+
+
+class AgentVersionRow(SQLModel, table=True):
+    __tablename__ = "agent_versions"
+
+    name: str = Field(primary_key=True)
+    version: str = Field(primary_key=True)
+    spec_json: dict[str, Any] = Field(sa_type=JSON)
+    digest: str
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+STORE_TABLES: tuple[str, ...] = (
+    "runs",
+    "run_transitions",
+    "tool_calls",
+    "model_calls",
+    "reviews",
+    "audit_events",
+    "audit_anchors",
+    "agent_versions",
+)

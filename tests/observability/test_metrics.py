@@ -1,0 +1,143 @@
+"""Activity-side metrics on the worker's Prometheus endpoint, exact after three known runs."""
+
+import asyncio
+import re
+import socket
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from agentrun.activities.metrics import MODEL_COST_MICRO_USD
+from agentrun.client import AgentRunClient, connect
+from agentrun.contracts import RunRequest
+from agentrun.contracts.names import Metric
+from agentrun.contracts.runs import RunStatus
+from agentrun.contracts.states import RunState
+from agentrun.workers.settings import Settings
+from agentrun.workers.telemetry import HISTOGRAM_BUCKETS, build_runtime
+from agentrun.workers.worker import build_worker
+from tests.conftest import TEST_AGENT_MODULES
+
+SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
+Samples = list[tuple[str, dict[str, str], float]]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _scrape(port: int) -> Samples:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    samples: Samples = []
+    for line in text.splitlines():
+        match = SAMPLE.match(line)
+        if match and not line.startswith("#"):
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"] or ""))
+            samples.append((match["name"], labels, float(match["value"])))
+    return samples
+
+
+def _value(samples: Samples, name: str, **labels: str) -> float:
+    return sum(v for n, lab, v in samples if n == name and labels.items() <= lab.items())
+
+
+@dataclass
+class Metered:
+    runs: AgentRunClient
+    port: int
+    task_queue: str
+
+
+@pytest.fixture
+async def metered(temporal_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Metered]:
+    port = _free_port()
+    settings = Settings(
+        data_dir=tmp_path,
+        agent_modules=TEST_AGENT_MODULES,
+        task_queue=f"metered-{uuid.uuid4().hex[:8]}",
+        metrics_bind=f"127.0.0.1:{port}",
+    )
+    # A runtime belongs to the clients and workers built on it: this worker's metrics only.
+    client = await connect(
+        temporal_env.client.service_client.config.target_host, runtime=build_runtime(settings)
+    )
+    async with build_worker(client, settings):
+        yield Metered(AgentRunClient(client, settings.task_queue), port, settings.task_queue)
+
+
+async def _run(runs: AgentRunClient, agent: str) -> RunStatus:
+    run_id = await runs.start(RunRequest(agent=agent, input={"key": "m"}))
+    await runs.result(run_id)
+    return await runs.status(run_id)
+
+
+async def test_tool_and_model_metrics_count_known_runs(metered: Metered) -> None:
+    runs = metered.runs
+    echo, flaky, strict = [await _run(runs, a) for a in ("echo", "flaky", "strict")]
+    assert (echo.state, flaky.state, strict.state) == (
+        RunState.COMPLETED,
+        RunState.COMPLETED,
+        RunState.FAILED,
+    )
+
+    samples: Samples = []
+    for _ in range(50):  # the exporter publishes periodically
+        samples = _scrape(metered.port)
+        if _value(samples, Metric.TOOL_CALLS) >= 4 and _value(samples, "temporal_workflow_failed"):
+            break
+        await asyncio.sleep(0.2)
+
+    # One observation per attempt: flaky_read failed once (503, retried), then succeeded.
+    calls = Metric.TOOL_CALLS
+    assert _value(samples, calls) == 4
+    assert _value(samples, calls, tool="echo", status="success", retryable="false") == 1
+    assert (
+        _value(samples, calls, tool="flaky_read", status="error", error_class="http_503")
+        == _value(samples, calls, tool="flaky_read", status="error", retryable="true")
+        == 1
+    )
+    assert _value(samples, calls, tool="flaky_read", status="success", error_class="none") == 1
+    (strict_call,) = strict.tool_calls
+    assert strict_call.error_class == "http_404"
+    assert (
+        _value(samples, calls, tool="strict_read", status="error", error_class="http_404")
+        == _value(samples, calls, tool="strict_read", status="error", retryable="false")
+        == 1
+    )
+
+    count = f"{Metric.TOOL_DURATION}_count"
+    assert _value(samples, count) == 4
+    assert _value(samples, count, tool="flaky_read", status="error") == 1
+    assert _value(samples, count, tool="flaky_read", status="success") == 1
+    buckets = {
+        lab["le"] for n, lab, _ in samples if n == f"{Metric.TOOL_DURATION}_bucket" and "le" in lab
+    }
+    assert buckets == {f"{b:g}" for b in HISTOGRAM_BUCKETS[Metric.TOOL_DURATION]} | {"+Inf"}
+
+    for status in (echo, flaky, strict):
+        tokens, agent = status.usage.tokens, status.agent
+        tokens_metric = Metric.MODEL_TOKENS
+        assert _value(samples, tokens_metric, agent=agent, direction="input") == (
+            tokens.input_tokens
+        )
+        assert _value(samples, tokens_metric, agent=agent, direction="output") == (
+            tokens.output_tokens
+        )
+        micro = _value(samples, MODEL_COST_MICRO_USD, agent=agent, model="scripted-1")
+        # Each call's cost is rounded to a whole micro-dollar before it is counted.
+        assert micro > 0
+        assert abs(micro - status.usage.model_cost_usd * 1e6) <= 0.5 * status.usage.model_calls
+
+    # The SDK's own metrics come out of the same endpoint, for this worker's task queue.
+    queue = metered.task_queue
+    assert _value(samples, "temporal_workflow_completed", task_queue=queue) == 2
+    assert _value(samples, "temporal_workflow_failed", task_queue=queue) == 1
+    assert _value(samples, "temporal_activity_execution_failed", task_queue=queue) == 2

@@ -1,0 +1,84 @@
+"""Logs of a real worker: JSON lines with run/tenant/agent/trace ids, replay-safe, no secrets."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from agentrun.client import AgentRunClient
+from agentrun.contracts import Decision, ReviewDecision, RunRequest, RunState
+from tests.conftest import TEST_AGENT_MODULES
+from tests.support.waiting import wait_for_review
+
+REPO = Path(__file__).resolve().parents[2]
+SECRETS = ("hunter2", "sk_live_FAKE0123456789", "4111111111111111")
+
+
+async def test_worker_logs_are_json_with_ids_once_per_event_and_secret_free(
+    temporal_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    address = temporal_env.client.service_client.config.target_host
+    log_file = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": address,
+        "AGENTRUN_TASK_QUEUE": "logs-tests",
+        "AGENTRUN_DATA_DIR": str(tmp_path),
+        "AGENTRUN_AGENT_MODULES": ",".join(TEST_AGENT_MODULES),
+        "AGENTRUN_LOG_FORMAT": "json",
+        "AGENTRUN_LOG_LEVEL": "DEBUG",
+        # Every workflow task replays the run from its start: logs must still appear once.
+        "AGENTRUN_MAX_CACHED_WORKFLOWS": "0",
+        "PYTHONPATH": str(REPO),
+    }
+    runs = AgentRunClient(temporal_env.client, task_queue="logs-tests")
+    reason = f"card {SECRETS[2]} password={SECRETS[0]} key {SECRETS[1]}"
+    with log_file.open("wb") as sink:
+        worker = subprocess.Popen(  # noqa: ASYNC220 -- returns at once; the test awaits the run
+            [sys.executable, "-m", "agentrun.workers.cli", "worker"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+        try:
+            run_id = await runs.start(
+                RunRequest(
+                    agent="refund",
+                    tenant_id="acme",
+                    input={"order_id": "1002", "reason": reason, "amount": 20},
+                )
+            )
+            await wait_for_review(runs, run_id, timeout=60)
+            await runs.review(run_id, ReviewDecision(decision=Decision.APPROVE, reviewer="alice"))
+            assert (await runs.result(run_id)).state is RunState.COMPLETED
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=30)
+
+    text = log_file.read_text()
+    for secret in SECRETS:
+        assert secret not in text
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    ours = [line for line in lines if line.get("run_id") == run_id]
+    assert ours, text[-2000:]
+    for line in ours:
+        assert {"timestamp", "level", "event", "run_id"} <= line.keys()
+        assert line["agent"] == "refund", line
+        if "tool" in line or "state" in line:
+            assert line["tenant_id"] == "acme", line
+            assert len(line["trace_id"]) == 32, line
+    transitions = [line["event"] for line in ours if line["event"].startswith("run ")]
+    assert transitions == [
+        "run INIT -> PREPARING: run record initialised",
+        "run PREPARING -> EXECUTING: agent refund@1 ready",
+        "run EXECUTING -> REVIEWING: agent policy: every run is reviewed",
+        "run REVIEWING -> COMPLETED: approve by alice",
+    ]
+    retried = [line for line in ours if line["event"] == "tool call failed"]
+    assert [(r["tool"], r["error_class"], r["attempt"]) for r in retried] == [
+        ("get_shipping_status", "http_503", 1)
+    ]
