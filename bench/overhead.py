@@ -24,6 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from agentrun.contracts.names import ACTIVITY_MODEL_CALL, SEARCH_ATTRIBUTES, TOOL_ACTIVITY_PREFIX
 from agentrun.converter import DATA_CONVERTER
+from agentrun.store.migrate import upgrade
 from agentrun.workers.logging import configure_logging
 from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
@@ -178,6 +179,7 @@ async def _main(args: argparse.Namespace) -> int:
     )
     try:
         with tempfile.TemporaryDirectory(prefix="agentrun-bench-") as data_dir:
+            upgrade(Settings(data_dir=Path(data_dir)).effective_database_url())
             settings = Settings(data_dir=Path(data_dir), task_queue=AGENTRUN_TASK_QUEUE)
             agentrun_worker = build_worker(env.client, settings, bench_registry())
             async with agentrun_worker, bare_worker(env.client, settings):

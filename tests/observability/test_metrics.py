@@ -22,6 +22,7 @@ from agentrun.workers.settings import Settings
 from agentrun.workers.telemetry import HISTOGRAM_BUCKETS, build_runtime
 from agentrun.workers.worker import build_worker
 from tests.conftest import TEST_AGENT_MODULES
+from tests.support.store import migrate_data_dir
 
 SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
 Samples = list[tuple[str, dict[str, str], float]]
@@ -59,6 +60,7 @@ class Metered:
 @pytest.fixture
 async def metered(temporal_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Metered]:
     port = _free_port()
+    migrate_data_dir(tmp_path)
     settings = Settings(
         data_dir=tmp_path,
         agent_modules=TEST_AGENT_MODULES,

@@ -22,6 +22,7 @@ from agentrun.workers.settings import Settings
 from agentrun.workers.telemetry import tracing_interceptors
 from agentrun.workers.worker import build_worker
 from tests.conftest import TEST_AGENT_MODULES
+from tests.support.store import migrate_data_dir
 from tests.support.waiting import wait_for_review
 
 # What one run of "two-tools" (echo twice, then the final answer, then a review) must produce.
@@ -30,6 +31,9 @@ RUN_SPANS = {
     "RunWorkflow:AgentRun": 1,
     "StartActivity:agentrun.prepare_run": 1,
     "RunActivity:agentrun.prepare_run": 1,
+    # The run record is flushed when the run starts waiting for its review and when it ends.
+    "StartActivity:agentrun.record_run": 2,
+    "RunActivity:agentrun.record_run": 2,
     "StartActivity:agentrun.model_call": 3,
     "RunActivity:agentrun.model_call": 3,
     "chat scripted-1": 3,
@@ -61,6 +65,7 @@ async def traced(temporal_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIter
         temporal_env.client.service_client.config.target_host,
         interceptors=tracing_interceptors(provider),
     )
+    migrate_data_dir(tmp_path)
     settings = Settings(
         data_dir=tmp_path,
         agent_modules=TEST_AGENT_MODULES,

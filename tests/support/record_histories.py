@@ -18,6 +18,7 @@ from agentrun.converter import DATA_CONVERTER
 from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
 from tests.conftest import FAST_DEV_SERVER, TEMPORAL_BIN, TEST_AGENT_MODULES
+from tests.support.store import migrate_data_dir
 from tests.support.waiting import wait_for_review
 
 OUT = Path(__file__).resolve().parents[1] / "histories"
@@ -78,9 +79,9 @@ async def main() -> None:
         dev_server_existing_path=str(TEMPORAL_BIN),
         dev_server_extra_args=FAST_DEV_SERVER,
     )
-    settings = Settings(
-        data_dir=Path(tempfile.mkdtemp()), agent_modules=TEST_AGENT_MODULES, task_queue="record"
-    )
+    data_dir = Path(tempfile.mkdtemp())
+    migrate_data_dir(data_dir)
+    settings = Settings(data_dir=data_dir, agent_modules=TEST_AGENT_MODULES, task_queue="record")
     async with env, build_worker(env.client, settings):
         runs = AgentRunClient(env.client, task_queue="record")
         ids = await _scenarios(runs)

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import pytest
 
 from agentrun.workers.devserver import DevServer, DevServerError, free_port, port_in_use
+from tests.support.store import migrate_data_dir
 
 T = TypeVar("T")
 
@@ -115,6 +116,7 @@ class WorkerProcess:
 def start_worker(env: dict[str, str], log_dir: Path) -> WorkerProcess:
     """An ``agentrun worker`` subprocess, returned once it says it is polling."""
     log_dir.mkdir(parents=True, exist_ok=True)
+    migrate_data_dir(Path(env["AGENTRUN_DATA_DIR"]))
     stderr = log_dir / f"worker-{uuid.uuid4().hex[:6]}.err"
     with stderr.open("wb") as err:
         process = subprocess.Popen(

@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from agentrun.client import AgentRunClient
 from agentrun.contracts import Decision, ReviewDecision, RunRequest, RunState
 from tests.conftest import TEST_AGENT_MODULES
+from tests.support.store import migrate_data_dir
 from tests.support.waiting import wait_for_review
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,6 +24,7 @@ async def test_worker_logs_are_json_with_ids_once_per_event_and_secret_free(
 ) -> None:
     address = temporal_env.client.service_client.config.target_host
     log_file = tmp_path / "worker.log"
+    migrate_data_dir(tmp_path)
     env = {
         **os.environ,
         "TEMPORAL_ADDRESS": address,

@@ -15,6 +15,7 @@ from agentrun.agents.refund.db import count_refunds, setup
 from agentrun.client import AgentRunClient
 from agentrun.contracts import RunRequest, RunState
 from tests.conftest import TEST_AGENT_MODULES
+from tests.support.store import migrate_data_dir
 from tests.support.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,6 +53,7 @@ async def test_worker_killed_mid_refund_run_completes_and_refunds_once(
     address = temporal_env.client.service_client.config.target_host
     runs = AgentRunClient(temporal_env.client, task_queue=TASK_QUEUE)
     setup(tmp_path)  # the workers do this too; doing it first lets the test count from zero
+    migrate_data_dir(tmp_path)
     with worker_process(address, tmp_path) as first:
         run_id = await runs.start(
             RunRequest(agent="crashy-refund", input={"order_id": "1001", "amount": 40})

@@ -18,6 +18,7 @@ from agentrun.converter import DATA_CONVERTER
 from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
 from tests.conftest import TEST_AGENT_MODULES
+from tests.support.store import migrate_data_dir
 from tests.support.waiting import wait_for_review
 
 SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
@@ -58,6 +59,7 @@ async def metered(
         data_converter=DATA_CONVERTER,
         runtime=runtime,
     )
+    migrate_data_dir(tmp_path)
     settings = Settings(data_dir=tmp_path, agent_modules=TEST_AGENT_MODULES, task_queue="metered")
     async with build_worker(client, settings):
         yield AgentRunClient(client, task_queue="metered"), port

@@ -1,5 +1,6 @@
 """The model activity: append new messages, call the provider, store and return its decision."""
 
+import time
 from collections.abc import Mapping
 
 import structlog
@@ -10,9 +11,10 @@ from temporalio.exceptions import ApplicationError
 from agentrun.activities.conversation import ConversationGap, ConversationStore
 from agentrun.activities.metrics import ModelInstruments, PerWorker
 from agentrun.activities.providers.base import ModelProvider, ModelProviderError, ModelRequest
+from agentrun.activities.record import RunRecorder
 from agentrun.activities.tracing import activity_tracer, chat_span, record_chat_response
 from agentrun.agents.registry import AgentRegistry, RegistryError
-from agentrun.contracts.model import Message, ModelCallInput, ModelCallResult
+from agentrun.contracts.model import Message, ModelCallInput, ModelCallResult, TokenUsage
 from agentrun.contracts.names import ACTIVITY_MODEL_CALL, ErrorType
 from agentrun.contracts.pricing import PriceTable
 
@@ -26,8 +28,11 @@ class ModelActivities:
         store: ConversationStore,
         providers: Mapping[str, ModelProvider],
         prices: PriceTable,
+        *,
         tracer: Tracer | None = None,
+        recorder: RunRecorder | None = None,
     ) -> None:
+        self._recorder = recorder
         self._registry = registry
         self._store = store
         self._providers = dict(providers)
@@ -35,8 +40,40 @@ class ModelActivities:
         self._tracer = activity_tracer(tracer)
         self._metrics = PerWorker(ModelInstruments.create)
 
+    async def _record(
+        self,
+        call: ModelCallInput,
+        *,
+        provider: str,
+        model: str,
+        usage: TokenUsage,
+        cost: float | None,
+        started: float,
+    ) -> None:
+        """A failed write is logged, not raised: retrying would pay for the model call again."""
+        if self._recorder is None:
+            return
+        try:
+            await self._recorder.model_call(
+                run_id=call.run_id,
+                turn=call.turn,
+                attempt=activity.info().attempt,
+                provider=provider,
+                model=model,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cost_usd=cost or 0.0,
+                duration_ms=(time.perf_counter() - started) * 1000,
+            )
+        except Exception as err:  # noqa: BLE001 -- see docstring
+            # Only the error's type: driver messages can quote the row's values.
+            log.error(  # noqa: TRY400
+                "model call not recorded", run_id=call.run_id, error=type(err).__name__
+            )
+
     @activity.defn(name=ACTIVITY_MODEL_CALL)
     async def model_call(self, call: ModelCallInput) -> ModelCallResult:
+        started = time.perf_counter()
         try:
             spec = self._registry.resolve(call.agent.name, call.agent.version).spec
         except RegistryError as err:
@@ -80,6 +117,14 @@ class ModelActivities:
         if cost is None:
             log.warning("model has no price; cost counted as 0", model=response.model)
         self._metrics.get().record(spec.name, response.model, usage, cost)
+        await self._record(
+            call,
+            provider=spec.model.provider,
+            model=response.model,
+            usage=usage,
+            cost=cost,
+            started=started,
+        )
         return ModelCallResult(
             decision=response.decision,
             usage=response.usage,

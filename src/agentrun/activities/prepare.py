@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from temporalio import activity
 
 from agentrun.activities.errors import first_problem
+from agentrun.activities.record import RunRecorder, flush_status
 from agentrun.agents.registry import AgentRegistry, RegistryError
 from agentrun.contracts.names import ACTIVITY_PREPARE_RUN
 from agentrun.contracts.prepare import InputProblem, PrepareInput, PrepareResult
@@ -17,11 +18,18 @@ from agentrun.contracts.runs import MAX_INPUT_BYTES
 
 
 class PrepareActivities:
-    def __init__(self, registry: AgentRegistry) -> None:
+    def __init__(self, registry: AgentRegistry, recorder: RunRecorder | None = None) -> None:
         self._registry = registry
+        self._recorder = recorder
 
     @activity.defn(name=ACTIVITY_PREPARE_RUN)
     async def prepare_run(self, request: PrepareInput) -> PrepareResult:
+        if self._recorder is not None and request.status is not None:
+            status = request.status
+            await self._recorder.write(lambda s: flush_status(s, status))
+        return self._resolve(request)
+
+    def _resolve(self, request: PrepareInput) -> PrepareResult:
         try:
             definition = self._registry.resolve(request.agent, request.version)
         except RegistryError as err:

@@ -19,11 +19,12 @@ from temporalio.exceptions import ApplicationError
 
 from agentrun.activities.errors import first_problem, tool_failure
 from agentrun.activities.metrics import PerWorker, ToolInstruments
+from agentrun.activities.record import RunRecorder
 from agentrun.activities.tracing import ToolAttempt, activity_tracer, tool_span
 from agentrun.agents.registry import AgentRegistry, ToolContext, ToolDefinition
 from agentrun.contracts.names import ErrorType, tool_activity_name
 from agentrun.contracts.pricing import PriceTable
-from agentrun.contracts.tools import ToolInput, ToolMetadata, ToolOutput, ToolStatus
+from agentrun.contracts.tools import ToolContract, ToolInput, ToolMetadata, ToolOutput, ToolStatus
 from agentrun.logic.retry import ErrorClass, activity_options, classify_exception, effective_error
 
 log = structlog.get_logger(__name__)
@@ -51,8 +52,15 @@ def _as_plain(value: Any) -> Any:
     return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
 
 
-def _observed(tool: str, tracer: Tracer | None, attempt: ToolActivity) -> ToolActivity:
-    """Every attempt, however it ends, is one span and one observation of each tool metric."""
+def _observed(
+    contract: ToolContract,
+    tracer: Tracer | None,
+    recorder: RunRecorder | None,
+    attempt: ToolActivity,
+) -> ToolActivity:
+    """Every attempt, however it ends, is one span, one observation of each tool metric and
+    one row in the run record."""
+    tool = contract.name
     spans = activity_tracer(tracer)
     instruments = PerWorker(ToolInstruments.create)
 
@@ -65,7 +73,18 @@ def _observed(tool: str, tracer: Tracer | None, attempt: ToolActivity) -> ToolAc
                 outcome.status = output.status
                 return output
         finally:
-            instruments.get().record(tool, outcome, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            instruments.get().record(tool, outcome, seconds)
+            if recorder is not None:
+                await recorder.tool_attempt(
+                    call,
+                    attempt=activity.info().attempt,
+                    status=outcome.outcome,
+                    error_class=outcome.error_class,
+                    retryable=outcome.retryable,
+                    duration_ms=seconds * 1000,
+                    retention=contract.retention,
+                )
 
     return run_tool
 
@@ -75,6 +94,7 @@ def build_tool_activity(
     data_dir: Path,
     prices: PriceTable | None = None,
     tracer: Tracer | None = None,
+    recorder: RunRecorder | None = None,
 ) -> ToolActivity:
     contract = tool.contract
     # Only tools with a heartbeat timeout heartbeat; for quick tools it would be pure overhead.
@@ -141,7 +161,7 @@ def build_tool_activity(
         )
 
     return activity.defn(name=tool_activity_name(contract.name))(
-        _observed(contract.name, tracer, run_tool)
+        _observed(contract, tracer, recorder, run_tool)
     )
 
 
@@ -150,5 +170,8 @@ def build_tool_activities(
     data_dir: Path,
     prices: PriceTable | None = None,
     tracer: Tracer | None = None,
+    recorder: RunRecorder | None = None,
 ) -> list[ToolActivity]:
-    return [build_tool_activity(tool, data_dir, prices, tracer) for tool in registry.tools()]
+    return [
+        build_tool_activity(tool, data_dir, prices, tracer, recorder) for tool in registry.tools()
+    ]

@@ -18,6 +18,7 @@ QUERY_STATUS: Final = "status"
 
 ACTIVITY_PREPARE_RUN: Final = "agentrun.prepare_run"
 ACTIVITY_MODEL_CALL: Final = "agentrun.model_call"
+ACTIVITY_RECORD_RUN: Final = "agentrun.record_run"
 TOOL_ACTIVITY_PREFIX: Final = "tool."
 
 SA_AGENT_STATE: Final = SearchAttributeKey.for_keyword("AgentState")

@@ -5,12 +5,16 @@ from typing import Any
 from pydantic import BaseModel
 
 from agentrun.contracts.agents import RunPlan
+from agentrun.contracts.runs import RunStatus
 
 
 class PrepareInput(BaseModel):
     agent: str
     version: str | None
     input: dict[str, Any]
+    # The run as it starts: its record is created here, before any tool or model call writes
+    # rows that refer to it (a local activity's input is not kept in history).
+    status: RunStatus | None = None
 
 
 class InputProblem(BaseModel):

@@ -107,3 +107,11 @@ class RunSummary(BaseModel):
     execution_status: str
     started_at: datetime | None
     closed_at: datetime | None = None
+
+
+class RecordAck(BaseModel):
+    """What a flush of the run record wrote (zeros when the store is off)."""
+
+    transitions: int
+    reviews: int
+    tool_calls: int

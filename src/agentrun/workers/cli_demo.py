@@ -28,6 +28,7 @@ from agentrun.client import AgentRunClient, AgentRunError
 from agentrun.contracts.review import Decision, ReviewDecision
 from agentrun.contracts.runs import RunRequest, RunStatus
 from agentrun.contracts.states import RunState
+from agentrun.store import migrate
 from agentrun.workers.cli_common import CliError
 from agentrun.workers.cli_render import duration, state_text
 from agentrun.workers.devserver import DEFAULT_PORT, DevServer
@@ -299,6 +300,8 @@ async def _demo(
 
     if not json_output:
         console.print(f"starting Temporal dev server on {server.address} …", highlight=False)
+    # The demo is the one command that migrates on its own: it owns its store.
+    await asyncio.to_thread(migrate.upgrade, settings.effective_database_url())
     await server.astart()
     worker_task: asyncio.Task[None] | None = None
     try:

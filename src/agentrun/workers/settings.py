@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # Runs kept in worker memory between workflow tasks; 0 replays every task from the start
     # (used by tests to prove replay safety; FACTS: a cache smaller than runs in flight is slow).
     max_cached_workflows: int = Field(default=1000, ge=0)
+    # The run record store (AGENTRUN_DATABASE_URL); off: runs keep only their Temporal history.
+    store_enabled: bool = True
     # JSON price table (models per 1M tokens, tools per second); None: the built-in table.
     prices_file: Path | None = None
     # Where spans go: "console" for development, OTLP (gRPC or HTTP/protobuf) for a collector;

@@ -12,9 +12,12 @@ from agentrun.activities.conversation import ConversationStore
 from agentrun.activities.model import ModelActivities
 from agentrun.activities.prepare import PrepareActivities
 from agentrun.activities.providers import ScriptedProvider
+from agentrun.activities.record import RecordActivities, RunRecorder
 from agentrun.activities.tools import build_tool_activities
 from agentrun.agents.registry import AgentRegistry, load_agent_modules
 from agentrun.contracts.pricing import DEFAULT_PRICES, PriceTable
+from agentrun.store import migrate
+from agentrun.store.db import make_engine, redacted, session_factory
 from agentrun.workers.log_context import LogContextInterceptor
 from agentrun.workers.settings import Settings
 from agentrun.workers.telemetry import TRACER_NAME, worker_interceptors
@@ -43,6 +46,27 @@ def load_prices(settings: Settings) -> PriceTable:
         raise PricesError(f"prices file {settings.prices_file}: {err}") from None
 
 
+class StoreNotReadyError(RuntimeError):
+    pass
+
+
+def build_recorder(settings: Settings) -> RunRecorder | None:
+    """The run record store, checked to be at the current schema: migrations never run here."""
+    if not settings.store_enabled:
+        return None
+    url = settings.effective_database_url()
+    try:
+        at, head = migrate.current(url), migrate.head_revision()
+    except Exception as err:  # noqa: BLE001 -- any driver error becomes one clear line
+        raise StoreNotReadyError(f"run store {redacted(url)} is not reachable: {err}") from None
+    if at != head:
+        raise StoreNotReadyError(
+            f"run store {redacted(url)} is at schema {at or 'none'}, not {head}: "
+            "run `agentrun db upgrade` first"
+        )
+    return RunRecorder(session_factory(make_engine(url)))
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -58,10 +82,12 @@ def build_worker(
             definition.setup(settings.data_dir)
     store = ConversationStore(settings.data_dir / "conversations.db")
     prices = load_prices(settings)
-    prepare = PrepareActivities(registry)
+    recorder = build_recorder(settings)
+    prepare = PrepareActivities(registry, recorder)
     tracer = tracer_provider.get_tracer(TRACER_NAME) if tracer_provider else None
     providers = {ScriptedProvider.name: ScriptedProvider()}
-    model = ModelActivities(registry, store, providers, prices, tracer)
+    model = ModelActivities(registry, store, providers, prices, tracer=tracer, recorder=recorder)
+    record = RecordActivities(recorder)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -69,7 +95,8 @@ def build_worker(
         activities=[
             prepare.prepare_run,
             model.model_call,
-            *build_tool_activities(registry, settings.data_dir, prices, tracer),
+            record.record_run,
+            *build_tool_activities(registry, settings.data_dir, prices, tracer, recorder),
         ],
         # Log context outermost: it wraps the tracing spans, so tool log lines carry both.
         interceptors=[LogContextInterceptor(), *worker_interceptors(client, tracer_provider)],

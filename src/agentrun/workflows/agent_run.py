@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.names import (
         ACTIVITY_MODEL_CALL,
         ACTIVITY_PREPARE_RUN,
+        ACTIVITY_RECORD_RUN,
         AGENT_RUN_WORKFLOW,
         QUERY_STATUS,
         SA_AGENT_NAME,
@@ -40,7 +41,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from agentrun.contracts.prepare import PrepareInput, PrepareResult
     from agentrun.contracts.review import Decision, ReviewAck, ReviewDecision
-    from agentrun.contracts.runs import Failure, RunRequest, RunResult, RunStatus, Usage
+    from agentrun.contracts.runs import (
+        Failure,
+        RecordAck,
+        RunRequest,
+        RunResult,
+        RunStatus,
+        Usage,
+    )
     from agentrun.contracts.states import FailureCategory, RunState, Transition
     from agentrun.contracts.tools import RequestContext
     from agentrun.logic.budget import Breach, effective_budget, extended, spend_breach, step_breach
@@ -66,6 +74,10 @@ REVIEW_REFUSED = "ReviewRefused"
 # Resolution is deterministic on the worker: an error that survives three tries is a bug in the
 # agent's definition, reported at once with its message rather than retried to the deadline.
 PREPARE_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=3)
+# Runs started before the run record existed replay without flushing it (workflow.patched).
+RECORD_PATCH = "record-run-v1"
+RECORD_TIMEOUT = timedelta(minutes=10)
+RECORD_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 
 
 @workflow.defn(name=AGENT_RUN_WORKFLOW, failure_exception_types=[ValidationError])
@@ -105,11 +117,35 @@ class AgentRunWorkflow:
             self._enter(RunState.EXECUTING, f"agent {spec.ref} ready", version=spec.version)
             await self._execute_and_review(spec, run_input)
         except RunFailure as failure:
-            raise self._fail(failure.failure) from None
+            error = self._fail(failure.failure)
+            await self._flush()
+            raise error from None
         except asyncio.CancelledError:
             self._cancel()
+            await self._flush()
             raise
+        await self._flush()
         return self._result()
+
+    async def _flush(self) -> None:
+        """Write the run, its transitions and reviews to the store: one local activity (one
+        event), only when the run waits for a person or ends, never per transition."""
+        if not workflow.patched(RECORD_PATCH):
+            return
+        try:
+            await workflow.execute_local_activity(
+                ACTIVITY_RECORD_RUN,
+                self.status(),
+                result_type=RecordAck,
+                schedule_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+                summary=f"record run ({self._machine.state.value})",
+            )
+        except ActivityError as err:
+            # The history still holds everything; the store catches up at the next flush.
+            workflow.logger.error(
+                "run record not written: %s", err.cause or err, extra=self._log_fields()
+            )
 
     async def _prepare(self) -> tuple[RunPlan, dict[str, Any]]:
         """PREPARING: resolve the version, validate the input, set guardrails and budgets."""
@@ -117,7 +153,12 @@ class AgentRunWorkflow:
         try:
             prepared = await workflow.execute_local_activity(
                 ACTIVITY_PREPARE_RUN,
-                PrepareInput(agent=request.agent, version=request.version, input=request.input),
+                PrepareInput(
+                    agent=request.agent,
+                    version=request.version,
+                    input=request.input,
+                    status=self.status() if workflow.patched(RECORD_PATCH) else None,
+                ),
                 result_type=PrepareResult,
                 schedule_to_close_timeout=StateDeadlines().preparing,
                 retry_policy=PREPARE_RETRY,
@@ -305,6 +346,7 @@ class AgentRunWorkflow:
     async def _decide(
         self, spec: RunPlan, kind: Any, reason: str, call: ToolCallRequest | None = None
     ) -> Verdict:
+        await self._flush()
         return await self._desk.decide(
             kind=kind,
             reviewers=spec.reviewers,
