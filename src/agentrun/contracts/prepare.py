@@ -28,3 +28,6 @@ class PrepareResult(BaseModel):
     plan: RunPlan | None = None
     input: dict[str, Any] | None = None
     problem: InputProblem | None = None
+    # Whether the worker keeps a run record, recorded in history with the rest: runs that began
+    # before the store existed decode it as False and replay without flushing.
+    record: bool = False

@@ -74,8 +74,6 @@ REVIEW_REFUSED = "ReviewRefused"
 # Resolution is deterministic on the worker: an error that survives three tries is a bug in the
 # agent's definition, reported at once with its message rather than retried to the deadline.
 PREPARE_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=3)
-# Runs started before the run record existed replay without flushing it (workflow.patched).
-RECORD_PATCH = "record-run-v1"
 RECORD_TIMEOUT = timedelta(minutes=10)
 RECORD_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 
@@ -106,6 +104,7 @@ class AgentRunWorkflow:
         self._override = False
         self._failure: Failure | None = None
         self._metrics: RunMetrics | None = None
+        self._record = False  # set from PREPARING's (recorded) result
 
     # ----------------------------------------------------------------- the lifecycle
 
@@ -130,7 +129,7 @@ class AgentRunWorkflow:
     async def _flush(self) -> None:
         """Write the run, its transitions and reviews to the store: one local activity (one
         event), only when the run waits for a person or ends, never per transition."""
-        if not workflow.patched(RECORD_PATCH):
+        if not self._record:
             return
         try:
             await workflow.execute_local_activity(
@@ -157,7 +156,7 @@ class AgentRunWorkflow:
                     agent=request.agent,
                     version=request.version,
                     input=request.input,
-                    status=self.status() if workflow.patched(RECORD_PATCH) else None,
+                    status=self.status(),
                 ),
                 result_type=PrepareResult,
                 schedule_to_close_timeout=StateDeadlines().preparing,
@@ -174,6 +173,7 @@ class AgentRunWorkflow:
             raise RunFailure(
                 FailureCategory.INTERNAL, f"agent could not be prepared: {message}"
             ) from None
+        self._record = prepared.record
         if prepared.problem is not None or prepared.plan is None or prepared.input is None:
             problem = prepared.problem
             raise RunFailure(
