@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import literal_column
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 from agentrun.contracts.tools import RetentionClass
 from agentrun.store.audit import AuditKind, append_event
@@ -53,11 +53,13 @@ _RUN_IMMUTABLE = frozenset({"run_id", "agent", "tenant_id", "user_id", "request_
 
 
 def _insert(session: Session, model: type[SQLModel]) -> postgresql.Insert | sqlite.Insert:
+    # Table-level inserts run on SQLAlchemy Core, skipping the ORM's bulk-insert machinery.
     dialect = session.connection().dialect.name
+    table = model.__table__  # type: ignore[attr-defined]
     if dialect == "postgresql":
-        return postgresql.insert(model)
+        return postgresql.insert(table)
     if dialect == "sqlite":
-        return sqlite.insert(model)
+        return sqlite.insert(table)
     raise UnsupportedDatabase(f"no idempotent insert for {dialect}")
 
 
@@ -88,9 +90,12 @@ def _record(
 
     The detail defaults to the row itself, minus what the event already carries.
     """
-    run = session.get(RunRow, run_id)
+    run = session.exec(
+        select(RunRow.tenant_id, RunRow.trace_id).where(RunRow.run_id == run_id)
+    ).first()
     if run is None:
         raise LookupError(f"run {run_id} is not in the store: upsert_run first")
+    tenant_id, trace_id = run
     if not insert_once(session, row, key):
         return False
     append_event(
@@ -99,8 +104,8 @@ def _record(
         actor=actor,
         action=action,
         run_id=run_id,
-        tenant_id=run.tenant_id,
-        trace_id=run.trace_id,
+        tenant_id=tenant_id,
+        trace_id=trace_id,
         at=at,
         detail=row.model_dump(exclude={"id", "run_id", "at"}) if detail is None else detail,
         retention=retention,
