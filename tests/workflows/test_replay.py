@@ -45,10 +45,9 @@ class ReorderedAgentRun(AgentRunWorkflow):
         target: RunState,
         reason: str,
         *,
-        review_required: bool = False,
         version: str | None = None,  # noqa: ARG002 -- the signature being replaced
     ) -> None:
-        self._machine.transition(target, workflow.now(), reason, review_required=review_required)
+        self._machine.transition(target, workflow.now(), reason)
 
 
 async def test_a_nondeterministic_change_is_caught() -> None:

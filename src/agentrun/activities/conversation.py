@@ -38,10 +38,6 @@ class ConversationStore:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
 
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
     def _put(self, run_id: str, start: int, messages: Sequence[Message]) -> None:
         rows = [(run_id, start + i, m.model_dump_json()) for i, m in enumerate(messages)]
         with self._lock, self._conn as conn:

@@ -50,26 +50,19 @@ class ModelActivities:
         cost: float | None,
         started: float,
     ) -> None:
-        """A failed write is logged, not raised: retrying would pay for the model call again."""
         if self._recorder is None:
             return
-        try:
-            await self._recorder.model_call(
-                run_id=call.run_id,
-                turn=call.turn,
-                attempt=activity.info().attempt,
-                provider=provider,
-                model=model,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                cost_usd=cost or 0.0,
-                duration_ms=(time.perf_counter() - started) * 1000,
-            )
-        except Exception as err:  # noqa: BLE001 -- see docstring
-            # Only the error's type: driver messages can quote the row's values.
-            log.error(  # noqa: TRY400
-                "model call not recorded", run_id=call.run_id, error=type(err).__name__
-            )
+        await self._recorder.model_call(
+            run_id=call.run_id,
+            turn=call.turn,
+            attempt=activity.info().attempt,
+            provider=provider,
+            model=model,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cost_usd=cost or 0.0,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
 
     @activity.defn(name=ACTIVITY_MODEL_CALL)
     async def model_call(self, call: ModelCallInput) -> ModelCallResult:

@@ -38,6 +38,15 @@ class RunRecorder:
 
         return await asyncio.to_thread(work)
 
+    async def _best_effort(self, what: str, fn: Callable[[Session], object], **ids: object) -> None:
+        """Activity-side writes never fail their activity: a retry would repeat a tool's side
+        effect or pay for a model call again. The final flush backs tool calls up."""
+        try:
+            await self.write(fn)
+        except Exception as err:  # noqa: BLE001 -- see docstring
+            # Only the error's type: driver messages can quote the row's values.
+            log.error("record write failed", record=what, error=type(err).__name__, **ids)  # noqa: TRY400
+
     async def tool_attempt(
         self,
         call: ToolInput,
@@ -50,26 +59,24 @@ class RunRecorder:
         retention: RetentionClass,
     ) -> None:
         finished = datetime.now(UTC)
-        try:
-            await self.write(
-                lambda s: repository.record_tool_call(
-                    s,
-                    run_id=call.context.run_id,
-                    idempotency_key=call.idempotency_key,
-                    attempt=attempt,
-                    tool=call.tool,
-                    status=status,
-                    started_at=finished - timedelta(milliseconds=duration_ms),
-                    finished_at=finished,
-                    error_class=error_class,
-                    retryable=retryable,
-                    duration_ms=duration_ms,
-                    retention=retention,
-                )
-            )
-        except Exception as err:  # noqa: BLE001 -- the final flush backs this write up
-            # Only the error's type: driver messages can quote the row's values.
-            log.error("tool call not recorded", tool=call.tool, error=type(err).__name__)  # noqa: TRY400
+        await self._best_effort(
+            "tool call",
+            lambda s: repository.record_tool_call(
+                s,
+                run_id=call.context.run_id,
+                idempotency_key=call.idempotency_key,
+                attempt=attempt,
+                tool=call.tool,
+                status=status,
+                started_at=finished - timedelta(milliseconds=duration_ms),
+                finished_at=finished,
+                error_class=error_class,
+                retryable=retryable,
+                duration_ms=duration_ms,
+                retention=retention,
+            ),
+            tool=call.tool,
+        )
 
     async def model_call(
         self,
@@ -84,7 +91,8 @@ class RunRecorder:
         cost_usd: float,
         duration_ms: float,
     ) -> None:
-        await self.write(
+        await self._best_effort(
+            "model call",
             lambda s: repository.record_model_call(
                 s,
                 run_id=run_id,
@@ -97,7 +105,8 @@ class RunRecorder:
                 output_tokens=output_tokens,
                 cost_usd=cost_usd,
                 duration_ms=duration_ms,
-            )
+            ),
+            run_id=run_id,
         )
 
 

@@ -103,12 +103,6 @@ def build_tool_activity(
     async def run_tool(call: ToolInput) -> ToolOutput:
         attempt = activity.info().attempt
         started = time.perf_counter()
-        bound = log.bind(
-            tool=contract.name,
-            run_id=call.context.run_id,
-            tenant_id=call.context.tenant_id,
-            attempt=attempt,
-        )
         try:
             params = tool.params_model.model_validate(call.params)
         except ValidationError as err:
@@ -124,7 +118,7 @@ def build_tool_activity(
             raise
         except Exception as exc:
             error = effective_error(contract, classify_exception(exc))
-            bound.warning(
+            log.warning(
                 "tool call failed", error_class=error.error_class, retryable=error.retryable
             )
             raise tool_failure(
@@ -144,12 +138,13 @@ def build_tool_activity(
         except ValidationError as err:
             field, msg = first_problem(err, "data")
             error = ErrorClass(ErrorType.CONTRACT_VIOLATION, "contract_violation", False)
-            bound.error("tool output violates its contract", field=field)
+            # No traceback: a validation error quotes the offending output (maybe PII).
+            log.error("tool output violates its contract", field=field)  # noqa: TRY400
             raise tool_failure(
                 contract.name, error, attempt, f"output breaks contract at {field}: {msg}", field
             ) from None
         duration_ms = (time.perf_counter() - started) * 1000
-        bound.debug("tool call succeeded", duration_ms=round(duration_ms, 2))
+        log.debug("tool call succeeded", duration_ms=round(duration_ms, 2))
         return ToolOutput(
             status=status,
             data=data.model_dump(mode="json"),

@@ -44,7 +44,6 @@ class ErrorType:
     CONTRACT_VIOLATION: Final = "ContractViolation"
     NOT_RETRIED: Final = "NonIdempotentNotRetried"
     UNKNOWN_AGENT: Final = "UnknownAgent"
-    UNKNOWN_TOOL: Final = "UnknownTool"
     MODEL_ERROR: Final = "ModelError"
     CONVERSATION_MISSING: Final = "ConversationMissing"
 

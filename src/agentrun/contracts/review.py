@@ -74,6 +74,11 @@ class ReviewRecord(BaseModel):
     escalated: bool = False
     human_override: bool = False
 
+    @property
+    def by(self) -> str:
+        """``approve by alice``: how transitions and failures name the decision."""
+        return f"{self.decision.value} by {self.reviewer}"
+
 
 class RejectedReview(BaseModel):
     """An unauthorised or malformed decision that reached the run by signal and was refused."""

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agentrun.contracts.agents import Budget
 from agentrun.contracts.model import TokenUsage
 from agentrun.contracts.review import PendingReview, RejectedReview, ReviewRecord
-from agentrun.contracts.states import FailureCategory, RunState, Transition
+from agentrun.contracts.states import FailureCategory, RunState, Transition, time_in_states
 from agentrun.contracts.tools import ToolCallRecord
 
 MAX_INPUT_BYTES = 256 * 1024
@@ -75,14 +75,8 @@ class RunStatus(BaseModel):
     failure: Failure | None = None
 
     def time_in_states(self, now: datetime | None = None) -> dict[RunState, timedelta]:
-        """Seconds spent in each state; the current state counts up to ``now``."""
-        spent: dict[RunState, timedelta] = {}
-        for current, nxt in zip(self.transitions, self.transitions[1:], strict=False):
-            spent[current.target] = spent.get(current.target, timedelta()) + (nxt.at - current.at)
-        if self.transitions and now is not None and not self.state.terminal:
-            last = self.transitions[-1]
-            spent[last.target] = spent.get(last.target, timedelta()) + (now - last.at)
-        return spent
+        """Time spent in each state; the current state counts up to ``now``."""
+        return time_in_states(self.transitions, now)
 
 
 class RunResult(BaseModel):

@@ -1,7 +1,9 @@
 """Run lifecycle states, the transitions between them, and failure categories (SPEC §1)."""
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from enum import StrEnum
+from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict
 
@@ -60,3 +62,16 @@ class Transition(BaseModel):
     target: RunState
     at: datetime
     reason: str | None = None
+
+
+def time_in_states(
+    transitions: Sequence[Transition], now: datetime | None = None
+) -> dict[RunState, timedelta]:
+    """Time spent in each state; a live (non-terminal) current state counts up to ``now``."""
+    spent: dict[RunState, timedelta] = {}
+    for current, nxt in pairwise(transitions):
+        spent[current.target] = spent.get(current.target, timedelta()) + (nxt.at - current.at)
+    if transitions and now is not None and not transitions[-1].target.terminal:
+        last = transitions[-1]
+        spent[last.target] = spent.get(last.target, timedelta()) + (now - last.at)
+    return spent

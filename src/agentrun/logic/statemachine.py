@@ -4,9 +4,9 @@ Illegal transitions raise :class:`IllegalTransition`, a programming error: insid
 fails the workflow task (so a fixed worker can resume the run) instead of recording a wrong state.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from agentrun.contracts.states import ALLOWED_TRANSITIONS, RunState, Transition
+from agentrun.contracts.states import ALLOWED_TRANSITIONS, RunState, Transition, time_in_states
 
 
 class IllegalTransition(RuntimeError):
@@ -34,6 +34,10 @@ class RunStateMachine:
     @property
     def transitions(self) -> list[Transition]:
         return list(self._transitions)
+
+    def time_in(self, state: RunState, now: datetime) -> timedelta:
+        """Total time spent in ``state`` so far, the current stay included."""
+        return time_in_states(self._transitions, now).get(state, timedelta())
 
     def transition(
         self,

@@ -9,7 +9,6 @@ Values under secret-looking keys are redacted before anything is rendered.
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -119,8 +118,3 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     # The SDK's DEBUG lines dump whole activity payloads (run input, tool params): never below
     # INFO, whatever our own level.
     logging.getLogger("temporalio").setLevel(max(logging.INFO, logging.getLevelName(level)))
-
-
-def log_extra(**fields: Any) -> MutableMapping[str, Any]:
-    """``extra=`` for stdlib/workflow loggers, so their lines carry our ids too."""
-    return {k: v for k, v in fields.items() if v is not None}

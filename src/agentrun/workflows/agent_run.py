@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         UPDATE_SUBMIT_REVIEW,
     )
     from agentrun.contracts.prepare import PrepareInput, PrepareResult
-    from agentrun.contracts.review import Decision, ReviewAck, ReviewDecision
+    from agentrun.contracts.review import Decision, GateKind, ReviewAck, ReviewDecision
     from agentrun.contracts.runs import (
         Failure,
         RecordAck,
@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.states import FailureCategory, RunState, Transition
     from agentrun.contracts.tools import RequestContext
     from agentrun.logic.budget import Breach, effective_budget, extended, spend_breach, step_breach
+    from agentrun.logic.details import current_details
     from agentrun.logic.guards import LoopDetector, approval_reason, review_reason
     from agentrun.logic.statemachine import RunStateMachine
 
@@ -96,8 +97,6 @@ class AgentRunWorkflow:
         self._granted = Budget()  # the budget as first set; each budget approval adds it again
         self._usage = Usage()
         self._conversation_length = 0
-        self._executing_since: Any = None
-        self._executing_used = timedelta()
         self._last_tool: str | None = None
         self._output: dict[str, Any] | None = None
         self._confidence: float | None = None
@@ -198,19 +197,19 @@ class AgentRunWorkflow:
             if reason is None:
                 self._enter(RunState.COMPLETED, "finished; review not required")
                 return
-            self._enter(RunState.REVIEWING, reason, review_required=True)
-            verdict = await self._decide(spec, "final", reason)
+            verdict = await self._gate(spec, "final", reason)
             record = verdict.record
-            by = f"{record.decision.value} by {record.reviewer}"
             if record.decision is Decision.REJECT:
-                raise RunFailure(FailureCategory.REVIEW_REJECTED, f"{by}: {record.comment or ''}")
+                raise RunFailure(
+                    FailureCategory.REVIEW_REJECTED, f"{record.by}: {record.comment or ''}"
+                )
             if record.decision is Decision.REQUEST_CHANGES:
-                self._enter(RunState.EXECUTING, by)
+                self._enter(RunState.EXECUTING, record.by)
                 messages = [Message(role="user", content=record.comment or "")]
                 continue
             if record.decision is Decision.EDIT:
                 self._output, self._override = verdict.output, True
-            self._enter(RunState.COMPLETED, by)
+            self._enter(RunState.COMPLETED, record.by)
             return
 
     async def _execute(self, spec: RunPlan, messages: list[Message]) -> FinalAnswer:
@@ -250,18 +249,16 @@ class AgentRunWorkflow:
             return
         if self._budget.on_exceeded is BudgetAction.FAIL:
             raise RunFailure(FailureCategory.BUDGET_EXCEEDED, breach.message, field=breach.field)
-        self._enter(RunState.REVIEWING, breach.message)
-        record = (await self._decide(spec, "budget", breach.message)).record
-        by = f"{record.decision.value} by {record.reviewer}"
+        record = (await self._gate(spec, "budget", breach.message)).record
         if record.decision not in (Decision.APPROVE, Decision.EDIT):
             because = f": {record.comment}" if record.comment else ""
             raise RunFailure(
                 FailureCategory.BUDGET_EXCEEDED,
-                f"{breach.message}; {by}{because}",
+                f"{breach.message}; {record.by}{because}",
                 field=breach.field,
             )
         self._budget = extended(self._budget, self._granted)
-        self._enter(RunState.EXECUTING, f"budget extended: {by}")
+        self._enter(RunState.EXECUTING, f"budget extended: {record.by}")
 
     async def _call_model(self, spec: RunPlan, messages: list[Message]) -> ModelCallResult:
         self._step += 1
@@ -314,15 +311,16 @@ class AgentRunWorkflow:
         approved_by = None
         reason = approval_reason(contract, call.args)
         if reason is not None:
-            self._enter(RunState.REVIEWING, f"approval needed: {reason}")
-            verdict = await self._decide(spec, "tool_approval", reason, call)
+            verdict = await self._gate(
+                spec, "tool_approval", reason, call=call, entering=f"approval needed: {reason}"
+            )
             record = verdict.record
-            by = f"{record.decision.value} by {record.reviewer}"
             if record.decision is Decision.REJECT:
                 raise RunFailure(
-                    FailureCategory.REVIEW_REJECTED, f"{call.tool} {by}: {record.comment or ''}"
+                    FailureCategory.REVIEW_REJECTED,
+                    f"{call.tool} {record.by}: {record.comment or ''}",
                 )
-            self._enter(RunState.EXECUTING, by)
+            self._enter(RunState.EXECUTING, record.by)
             if record.decision is Decision.REQUEST_CHANGES:
                 return Message(
                     role="tool",
@@ -343,9 +341,17 @@ class AgentRunWorkflow:
         await self._enforce(spec, spend_breach(self._budget, *self._spend()))
         return message
 
-    async def _decide(
-        self, spec: RunPlan, kind: Any, reason: str, call: ToolCallRequest | None = None
+    async def _gate(
+        self,
+        spec: RunPlan,
+        kind: GateKind,
+        reason: str,
+        *,
+        call: ToolCallRequest | None = None,
+        entering: str | None = None,
     ) -> Verdict:
+        """Every wait for a person: enter REVIEWING, flush the record, wait for a decision."""
+        self._enter(RunState.REVIEWING, entering or reason)
         await self._flush()
         return await self._desk.decide(
             kind=kind,
@@ -427,22 +433,16 @@ class AgentRunWorkflow:
         target: RunState,
         reason: str,
         *,
-        review_required: bool = False,
         version: str | None = None,
     ) -> None:
         now = workflow.now()
         source = self._machine.state
         left = self._machine.transitions[-1]
-        entered = self._machine.transition(target, now, reason, review_required=review_required)
+        entered = self._machine.transition(target, now, reason)
         self._observe(left, entered)
         workflow.logger.info(
             "run %s -> %s: %s", source.value, target.value, reason, extra=self._log_fields()
         )
-        if target is RunState.EXECUTING:
-            self._executing_since = now
-        elif self._executing_since is not None:
-            self._executing_used += now - self._executing_since
-            self._executing_since = None
         updates: list[SearchAttributeUpdate[Any]] = [SA_AGENT_STATE.value_set(target.value)]
         if source is RunState.INIT:
             updates += [
@@ -473,11 +473,9 @@ class AgentRunWorkflow:
             self._metrics.finished(started, entered, version, self._failure)
 
     def _execution_time_left(self) -> timedelta:
+        """The EXECUTING deadline counts time in EXECUTING only: reviews pause it."""
         budget = (self._spec.deadlines if self._spec else StateDeadlines()).executing
-        used = self._executing_used
-        if self._executing_since is not None:
-            used += workflow.now() - self._executing_since
-        return budget - used
+        return budget - self._machine.time_in(RunState.EXECUTING, workflow.now())
 
     def _context(self) -> RequestContext:
         request = self._request
@@ -492,29 +490,20 @@ class AgentRunWorkflow:
         )
 
     def _show(self) -> None:
-        """The UI's current-details text: enough for an operator to understand the run."""
         spec = self._spec
-        version = spec.version if spec else "?"
-        lines = [f"**{self._machine.state.value}** · {self._request.agent}@{version}"]
-        if spec is not None:
-            usage = self._usage
-            lines.append(
-                f"step {self._step}/{self._budget.max_steps or spec.max_steps}"
-                f" · tools called {usage.tool_calls}"
-                f" · {usage.tokens.total} tokens · ${usage.cost_usd:.4f}"
+        workflow.set_current_details(
+            current_details(
+                state=self._machine.state,
+                agent=self._request.agent,
+                version=spec.version if spec else None,
+                step=self._step,
+                max_steps=(self._budget.max_steps or spec.max_steps) if spec else None,
+                usage=self._usage,
+                last_tool=self._last_tool,
+                pending=self._desk.pending,
+                failure=self._failure,
             )
-        if self._last_tool:
-            lines.append(f"last tool: {self._last_tool}")
-        pending = self._desk.pending
-        if pending is not None:
-            who = ", ".join(pending.reviewers) or "nobody"
-            lines.append(
-                f"waiting for review {pending.review_id} by {who}"
-                f" until {pending.deadline.isoformat(timespec='seconds')} ({pending.reason})"
-            )
-        if self._failure is not None:
-            lines.append(f"failed: {self._failure.category.value}: {self._failure.message}")
-        workflow.set_current_details("\n".join(lines))
+        )
 
     def _fail(self, failure: Failure) -> ApplicationError:
         self._failure = failure
