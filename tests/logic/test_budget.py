@@ -53,3 +53,22 @@ def test_prices() -> None:
     assert table.model_cost("unknown", 1, 1) is None
     assert PriceTable(tool_seconds={"t": 0.5}).tool_cost("t", 2000) == 1.0
     assert DEFAULT_PRICES.model_cost("scripted-1", 1000, 1000) is not None
+
+
+def test_ledger_accumulates_and_breaches_after_the_crossing_call() -> None:
+    from agentrun.contracts.model import TokenUsage
+    from agentrun.logic.budget import RunLedger
+
+    ledger = RunLedger()
+    ledger.set_budget(Budget(max_tokens=100, on_exceeded=BudgetAction.REVIEW))
+    ledger.model_call(TokenUsage(input_tokens=60, output_tokens=40), 0.01)
+    ledger.tool_call()
+    ledger.tool_cost(0.002)
+    assert ledger.spend_breach() is None
+    ledger.model_call(TokenUsage(input_tokens=1, output_tokens=0), 0.0)
+    assert ledger.spend_breach() is not None
+    assert (ledger.usage.model_calls, ledger.usage.tool_calls) == (2, 1)
+    assert ledger.usage.cost_usd == 0.012
+    ledger.extend()
+    assert ledger.budget.max_tokens == 200
+    assert ledger.spend_breach() is None

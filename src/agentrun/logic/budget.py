@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from agentrun.contracts.agents import Budget
+from agentrun.contracts.model import TokenUsage
+from agentrun.contracts.runs import Usage
 
 N = TypeVar("N", int, float)
 
@@ -68,3 +70,40 @@ def extended(budget: Budget, original: Budget) -> Budget:
         else budget.max_steps + original.max_steps,
         on_exceeded=budget.on_exceeded,
     )
+
+
+class RunLedger:
+    """What a run has spent and may spend: usage totals, the budget, and its extensions."""
+
+    def __init__(self) -> None:
+        self.usage = Usage()
+        self.budget = Budget()
+        self._granted = Budget()  # the budget as first set; each approval grants it again
+
+    def set_budget(self, budget: Budget) -> None:
+        self.budget = self._granted = budget
+
+    def extend(self) -> None:
+        self.budget = extended(self.budget, self._granted)
+
+    def model_call(self, tokens: TokenUsage, cost_usd: float) -> None:
+        usage = self.usage
+        self.usage = Usage(
+            model_calls=usage.model_calls + 1,
+            tool_calls=usage.tool_calls,
+            tokens=usage.tokens + tokens,
+            model_cost_usd=usage.model_cost_usd + cost_usd,
+            tool_cost_usd=usage.tool_cost_usd,
+        )
+
+    def tool_call(self) -> None:
+        self.usage = self.usage.model_copy(update={"tool_calls": self.usage.tool_calls + 1})
+
+    def tool_cost(self, total_usd: float) -> None:
+        self.usage = self.usage.model_copy(update={"tool_cost_usd": total_usd})
+
+    def spend_breach(self) -> Breach | None:
+        return spend_breach(self.budget, self.usage.tokens.total, self.usage.cost_usd)
+
+    def step_breach(self, steps_taken: int) -> Breach | None:
+        return step_breach(self.budget, steps_taken)

@@ -12,13 +12,12 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
-from temporalio.exceptions import TimeoutError as ActivityTimeoutError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
-    from agentrun.contracts.agents import Budget, BudgetAction, RunPlan, StateDeadlines
+    from agentrun.contracts.agents import BudgetAction, RunPlan, StateDeadlines
     from agentrun.contracts.model import (
         FinalAnswer,
         Message,
@@ -28,8 +27,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from agentrun.contracts.names import (
         ACTIVITY_MODEL_CALL,
-        ACTIVITY_PREPARE_RUN,
-        ACTIVITY_RECORD_RUN,
         AGENT_RUN_WORKFLOW,
         QUERY_STATUS,
         SA_AGENT_NAME,
@@ -39,19 +36,16 @@ with workflow.unsafe.imports_passed_through():
         SIGNAL_REVIEW,
         UPDATE_SUBMIT_REVIEW,
     )
-    from agentrun.contracts.prepare import PrepareInput, PrepareResult
     from agentrun.contracts.review import Decision, GateKind, ReviewAck, ReviewDecision
     from agentrun.contracts.runs import (
         Failure,
-        RecordAck,
         RunRequest,
         RunResult,
         RunStatus,
-        Usage,
     )
     from agentrun.contracts.states import FailureCategory, RunState, Transition
     from agentrun.contracts.tools import RequestContext
-    from agentrun.logic.budget import Breach, effective_budget, extended, spend_breach, step_breach
+    from agentrun.logic.budget import Breach, RunLedger, effective_budget
     from agentrun.logic.details import current_details
     from agentrun.logic.guards import LoopDetector, approval_reason, review_reason
     from agentrun.logic.statemachine import RunStateMachine
@@ -59,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     # Workflow helpers without module state: shared rather than re-imported into every run's
     # sandbox (that re-import cost ~5 ms of CPU per run). They only touch time, randomness and
     # I/O through workflow.* APIs, and the replay test covers them like the rest.
+    from agentrun.workflows import calls
     from agentrun.workflows.errors import RunFailure
     from agentrun.workflows.metrics import RunMetrics
     from agentrun.workflows.review import ReviewDesk, Verdict
@@ -72,11 +67,6 @@ MODEL_RETRY = RetryPolicy(
     maximum_attempts=5,
 )
 REVIEW_REFUSED = "ReviewRefused"
-# Resolution is deterministic on the worker: an error that survives three tries is a bug in the
-# agent's definition, reported at once with its message rather than retried to the deadline.
-PREPARE_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=3)
-RECORD_TIMEOUT = timedelta(minutes=10)
-RECORD_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 
 
 @workflow.defn(name=AGENT_RUN_WORKFLOW, failure_exception_types=[ValidationError])
@@ -93,9 +83,7 @@ class AgentRunWorkflow:
         self._tools: ToolRunner | None = None
         self._loops = LoopDetector(threshold=3)
         self._step = 0
-        self._budget = Budget()
-        self._granted = Budget()  # the budget as first set; each budget approval adds it again
-        self._usage = Usage()
+        self._ledger = RunLedger()
         self._conversation_length = 0
         self._last_tool: str | None = None
         self._output: dict[str, Any] | None = None
@@ -126,52 +114,15 @@ class AgentRunWorkflow:
         return self._result()
 
     async def _flush(self) -> None:
-        """Write the run, its transitions and reviews to the store: one local activity (one
-        event), only when the run waits for a person or ends, never per transition."""
-        if not self._record:
-            return
-        try:
-            await workflow.execute_local_activity(
-                ACTIVITY_RECORD_RUN,
-                self.status(),
-                result_type=RecordAck,
-                schedule_to_close_timeout=RECORD_TIMEOUT,
-                retry_policy=RECORD_RETRY,
-                summary=f"record run ({self._machine.state.value})",
-            )
-        except ActivityError as err:
-            # The history still holds everything; the store catches up at the next flush.
-            workflow.logger.error(
-                "run record not written: %s", err.cause or err, extra=self._log_fields()
-            )
+        """Flush the run record: only when the run waits for a person or ends, never per
+        transition (one local activity, one event), and only on workers that keep a record."""
+        if self._record:
+            await calls.record(self.status(), self._log_fields())
 
     async def _prepare(self) -> tuple[RunPlan, dict[str, Any]]:
         """PREPARING: resolve the version, validate the input, set guardrails and budgets."""
         request = self._request
-        try:
-            prepared = await workflow.execute_local_activity(
-                ACTIVITY_PREPARE_RUN,
-                PrepareInput(
-                    agent=request.agent,
-                    version=request.version,
-                    input=request.input,
-                    status=self.status(),
-                ),
-                result_type=PrepareResult,
-                schedule_to_close_timeout=StateDeadlines().preparing,
-                retry_policy=PREPARE_RETRY,
-                summary=f"resolve {request.agent}@{request.version or 'default'}",
-            )
-        except ActivityError as err:
-            cause = err.cause
-            if isinstance(cause, ActivityTimeoutError):
-                raise RunFailure(
-                    FailureCategory.STATE_TIMEOUT, "PREPARING did not finish before its deadline"
-                ) from None
-            message = cause.message if isinstance(cause, FailureError) else str(err)
-            raise RunFailure(
-                FailureCategory.INTERNAL, f"agent could not be prepared: {message}"
-            ) from None
+        prepared = await calls.prepare(request, self.status())
         self._record = prepared.record
         if prepared.problem is not None or prepared.plan is None or prepared.input is None:
             problem = prepared.problem
@@ -182,7 +133,7 @@ class AgentRunWorkflow:
             )
         spec = prepared.plan
         self._spec = spec
-        self._budget = self._granted = effective_budget(spec.budget, request.budget, spec.max_steps)
+        self._ledger.set_budget(effective_budget(spec.budget, request.budget, spec.max_steps))
         self._loops = LoopDetector(threshold=spec.loop_threshold)
         self._tools = ToolRunner(spec, self._context, self._execution_time_left)
         return spec, prepared.input
@@ -217,7 +168,7 @@ class AgentRunWorkflow:
         while True:
             await self._check_step_budget(spec)
             result = await self._call_model(spec, messages)
-            await self._enforce(spec, spend_breach(self._budget, *self._spend()))
+            await self._enforce(spec, self._ledger.spend_breach())
             decision = result.decision
             if decision.final is not None:
                 return decision.final
@@ -233,21 +184,18 @@ class AgentRunWorkflow:
     # ----------------------------------------------------------------- steps
 
     async def _check_step_budget(self, spec: RunPlan) -> None:
-        await self._enforce(spec, step_breach(self._budget, self._step))
+        await self._enforce(spec, self._ledger.step_breach(self._step))
         if self._execution_time_left() <= timedelta(0):
             raise RunFailure(
                 FailureCategory.STATE_TIMEOUT,
                 f"EXECUTING exceeded its deadline of {spec.deadlines.executing}",
             )
 
-    def _spend(self) -> tuple[int, float]:
-        return self._usage.tokens.total, self._usage.cost_usd
-
     async def _enforce(self, spec: RunPlan, breach: Breach | None) -> None:
         """Stop at the first breach: fail, or (per the agent's budget) ask a reviewer."""
         if breach is None:
             return
-        if self._budget.on_exceeded is BudgetAction.FAIL:
+        if self._ledger.budget.on_exceeded is BudgetAction.FAIL:
             raise RunFailure(FailureCategory.BUDGET_EXCEEDED, breach.message, field=breach.field)
         record = (await self._gate(spec, "budget", breach.message)).record
         if record.decision not in (Decision.APPROVE, Decision.EDIT):
@@ -257,7 +205,7 @@ class AgentRunWorkflow:
                 f"{breach.message}; {record.by}{because}",
                 field=breach.field,
             )
-        self._budget = extended(self._budget, self._granted)
+        self._ledger.extend()
         self._enter(RunState.EXECUTING, f"budget extended: {record.by}")
 
     async def _call_model(self, spec: RunPlan, messages: list[Message]) -> ModelCallResult:
@@ -284,14 +232,7 @@ class AgentRunWorkflow:
                 FailureCategory.MODEL_ERROR, f"model call failed: {err.cause or err}"
             ) from None
         self._conversation_length = result.conversation_length
-        usage = self._usage
-        self._usage = Usage(
-            model_calls=usage.model_calls + 1,
-            tool_calls=usage.tool_calls,
-            tokens=usage.tokens + result.usage,
-            model_cost_usd=usage.model_cost_usd + result.cost_usd,
-            tool_cost_usd=usage.tool_cost_usd,
-        )
+        self._ledger.model_call(result.usage, result.cost_usd)
         return result
 
     async def _call_tool(self, spec: RunPlan, index: int, call: ToolCallRequest) -> Message:
@@ -333,12 +274,12 @@ class AgentRunWorkflow:
                 self._override = True
             approved_by = record.reviewer
         self._last_tool = call.tool
-        self._usage = self._usage.model_copy(update={"tool_calls": self._usage.tool_calls + 1})
+        self._ledger.tool_call()
         assert self._tools is not None  # noqa: S101 -- set in _prepare
         message = await self._tools.call(self._step, index, call, approved_by)
-        self._usage = self._usage.model_copy(update={"tool_cost_usd": self._tools.cost_usd})
+        self._ledger.tool_cost(self._tools.cost_usd)
         self._show()
-        await self._enforce(spec, spend_breach(self._budget, *self._spend()))
+        await self._enforce(spec, self._ledger.spend_breach())
         return message
 
     async def _gate(
@@ -418,8 +359,8 @@ class AgentRunWorkflow:
             pending_review=self._desk.pending,
             reviews=list(self._desk.records),
             rejected_reviews=list(self._desk.rejected),
-            usage=self._usage,
-            budget=self._budget,
+            usage=self._ledger.usage,
+            budget=self._ledger.budget,
             output=self._output,
             confidence=self._confidence,
             human_override=self._override,
@@ -497,8 +438,8 @@ class AgentRunWorkflow:
                 agent=self._request.agent,
                 version=spec.version if spec else None,
                 step=self._step,
-                max_steps=(self._budget.max_steps or spec.max_steps) if spec else None,
-                usage=self._usage,
+                max_steps=(self._ledger.budget.max_steps or spec.max_steps) if spec else None,
+                usage=self._ledger.usage,
                 last_tool=self._last_tool,
                 pending=self._desk.pending,
                 failure=self._failure,
@@ -527,5 +468,5 @@ class AgentRunWorkflow:
             output=self._output,
             failure=self._failure,
             human_override=self._override,
-            usage=self._usage,
+            usage=self._ledger.usage,
         )
