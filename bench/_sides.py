@@ -42,8 +42,9 @@ def bench_registry() -> AgentRegistry:
     return registry
 
 
-def runners(client: Client) -> tuple[RunOnce, RunOnce]:
-    runs = AgentRunClient(client, task_queue=AGENTRUN_TASK_QUEUE)
+def agentrun_runner(client: Client, task_queue: str = AGENTRUN_TASK_QUEUE) -> RunOnce:
+    """One refund run through agentrun's client, started and awaited as a service would."""
+    runs = AgentRunClient(client, task_queue=task_queue)
 
     async def agentrun_once(workflow_id: str) -> dict[str, Any]:
         request = RunRequest(
@@ -55,6 +56,10 @@ def runners(client: Client) -> tuple[RunOnce, RunOnce]:
             raise BenchError(f"agentrun run {workflow_id} ended {result.state}: {result.failure}")
         return result.output
 
+    return agentrun_once
+
+
+def runners(client: Client) -> tuple[RunOnce, RunOnce]:
     async def bare_once(workflow_id: str) -> dict[str, Any]:
         handle = await client.start_workflow(
             BARE_WORKFLOW, RUN_INPUT, id=workflow_id, task_queue=BARE_TASK_QUEUE
@@ -62,7 +67,7 @@ def runners(client: Client) -> tuple[RunOnce, RunOnce]:
         output: dict[str, Any] = await asyncio.wait_for(handle.result(), RUN_TIMEOUT_S)
         return output
 
-    return agentrun_once, bare_once
+    return agentrun_runner(client), bare_once
 
 
 def bare_worker(client: Client, settings: Settings) -> Worker:

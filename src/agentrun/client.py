@@ -4,9 +4,11 @@ Every error a caller can cause (unknown run, refused review, bad filter) is an
 :class:`AgentRunError` with a one-line message; Temporal's exception types stay inside.
 """
 
+import contextlib
 import uuid
 from collections.abc import Sequence
 
+from opentelemetry.trace import Tracer
 from temporalio.client import (
     Client,
     Interceptor,
@@ -21,6 +23,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.exceptions import (
     ApplicationError,
     CancelledError,
@@ -30,6 +33,7 @@ from temporalio.exceptions import (
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
+from agentrun.activities.tracing import invoke_agent_span
 from agentrun.contracts.names import (
     AGENT_RUN_WORKFLOW,
     QUERY_STATUS,
@@ -97,28 +101,45 @@ class AgentRunClient:
         """Start a run and return its id; the same ``request_id`` never starts a second run."""
         request_id = request.request_id or f"run-{uuid.uuid4().hex}"
         request = request.model_copy(update={"request_id": request_id})
+        tracer = self._tracer()
+        span = (
+            invoke_agent_span(tracer, agent=request.agent, run_id=request_id)
+            if tracer is not None
+            else contextlib.nullcontext()
+        )
         try:
-            await self.temporal.start_workflow(
-                AGENT_RUN_WORKFLOW,
-                request,
-                id=request_id,
-                task_queue=self._task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(SA_AGENT_STATE, RunState.INIT.value),
-                        SearchAttributePair(SA_AGENT_NAME, request.agent),
-                        SearchAttributePair(SA_TENANT_ID, request.tenant_id),
-                    ]
-                ),
-                static_summary=f"{request.agent} run for tenant {request.tenant_id}",
-            )
+            with span:
+                await self._start(request, request_id)
         except WorkflowAlreadyStartedError:
             pass  # the same request_id already ran: idempotent start, same run
         except RPCError as err:
             raise AgentRunError(f"cannot start run: {_one_line(err)}") from None
         return request_id
+
+    def _tracer(self) -> Tracer | None:
+        """The tracer of this client's TracingInterceptor: no interceptor, no agent span."""
+        for interceptor in self.temporal.config()["interceptors"]:
+            if isinstance(interceptor, TracingInterceptor):
+                return interceptor.tracer
+        return None
+
+    async def _start(self, request: RunRequest, request_id: str) -> None:
+        await self.temporal.start_workflow(
+            AGENT_RUN_WORKFLOW,
+            request,
+            id=request_id,
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(SA_AGENT_STATE, RunState.INIT.value),
+                    SearchAttributePair(SA_AGENT_NAME, request.agent),
+                    SearchAttributePair(SA_TENANT_ID, request.tenant_id),
+                ]
+            ),
+            static_summary=f"{request.agent} run for tenant {request.tenant_id}",
+        )
 
     def _handle(self, run_id: str) -> WorkflowHandle[object, RunResult]:
         return self.temporal.get_workflow_handle(run_id, result_type=RunResult)

@@ -18,6 +18,8 @@ from temporalio.testing import WorkflowEnvironment
 from agentrun.client import AgentRunClient, connect
 from agentrun.contracts import Decision, ReviewDecision, RunRequest
 from agentrun.contracts.states import RunState
+from agentrun.store.db import make_engine, session_factory
+from agentrun.store.queries import get_run, list_audit_events
 from agentrun.workers.settings import Settings
 from agentrun.workers.telemetry import tracing_interceptors
 from agentrun.workers.worker import build_worker
@@ -27,6 +29,7 @@ from tests.support.waiting import wait_for_review
 
 # What one run of "two-tools" (echo twice, then the final answer, then a review) must produce.
 RUN_SPANS = {
+    "invoke_agent two-tools": 1,
     "StartWorkflow:AgentRun": 1,
     "RunWorkflow:AgentRun": 1,
     "StartActivity:agentrun.prepare_run": 1,
@@ -94,6 +97,39 @@ def _parent(span: ReadableSpan, by_id: dict[int, ReadableSpan]) -> ReadableSpan:
     return by_id[span.parent.span_id]
 
 
+def one_trace_root(
+    run_spans: list[ReadableSpan], by_id: dict[int, ReadableSpan], run_id: str
+) -> ReadableSpan:
+    """The run's spans form one trace under the caller's invoke_agent span; that span."""
+    (root,) = [s for s in run_spans if s.name == "invoke_agent two-tools"]
+    assert root.parent is None
+    assert root.kind is SpanKind.CLIENT
+    assert _attrs(root) == {
+        "gen_ai.operation.name": "invoke_agent",
+        "gen_ai.agent.name": "two-tools",
+        "gen_ai.conversation.id": run_id,
+    }
+    (start,) = [s for s in run_spans if s.name == "StartWorkflow:AgentRun"]
+    assert _parent(start, by_id) is root
+    assert {s.context.trace_id for s in run_spans} == {root.context.trace_id}
+    for span in run_spans:
+        if span is not root:
+            assert root in list(_ancestors(span, by_id)), span.name
+    return root
+
+
+def stored_trace_ids(settings: Settings, run_id: str) -> set[str | None]:
+    """The trace ids on the run's row and on every audit event of the run."""
+    engine = make_engine(settings.effective_database_url())
+    try:
+        with session_factory(engine)() as session:
+            stored = get_run(session, run_id)
+            assert stored is not None
+            return {stored.trace_id} | {e.trace_id for e in list_audit_events(session, run_id)}
+    finally:
+        engine.dispose()
+
+
 async def test_span_tree_of_a_reviewed_run_with_two_tool_calls(traced: Traced) -> None:
     runs = traced.runs
     async with build_worker(traced.client, traced.settings, tracer_provider=traced.provider):
@@ -109,13 +145,8 @@ async def test_span_tree_of_a_reviewed_run_with_two_tool_calls(traced: Traced) -
     run_spans = [s for s in spans if not _is_query(s) and s is not update_call]
     assert Counter(s.name for s in run_spans) == RUN_SPANS
 
-    # One trace for the whole run, rooted at the client's StartWorkflow span.
-    (root,) = [s for s in run_spans if s.name == "StartWorkflow:AgentRun"]
-    assert root.parent is None
-    assert {s.context.trace_id for s in run_spans} == {root.context.trace_id}
-    for span in run_spans:
-        if span is not root:
-            assert root in list(_ancestors(span, by_id)), span.name
+    # One trace for the whole run, rooted at the caller's invoke_agent span.
+    root = one_trace_root(run_spans, by_id, run_id)
 
     # The review arrives as its own client call, linked from the workflow's handler spans.
     for name in ("ValidateUpdate:submit_review", "HandleUpdate:submit_review"):
@@ -130,6 +161,11 @@ async def test_span_tree_of_a_reviewed_run_with_two_tool_calls(traced: Traced) -
         s.name for s in spans if not _is_query(s)
     )
     assert len(replayed) == len(spans) + 2  # only this query's client and handler spans
+
+    # The run knows its trace: in its status and in its stored record.
+    trace_id = format(root.context.trace_id, "032x")
+    assert status.trace_id == trace_id
+    assert stored_trace_ids(traced.settings, run_id) == {trace_id}
 
     tools = [s for s in run_spans if s.name == "execute_tool echo"]
     for span in tools:

@@ -1,4 +1,4 @@
-"""The one hand-written revision builds exactly the models' schema on both databases."""
+"""The hand-written revisions build exactly the models' schema on both databases."""
 
 from pathlib import Path
 
@@ -30,13 +30,17 @@ def test_engine_creation_never_migrates(fresh_url: str) -> None:
 
 def test_upgrade_creates_every_table_and_downgrade_removes_them(fresh_url: str) -> None:
     head = migrate.head_revision()
-    assert head == "0001"
+    assert head == "0002"
     assert migrate.upgrade(fresh_url) == head
     assert set(STORE_TABLES) <= table_names(fresh_url)
     assert migrate.upgrade(fresh_url) == head  # a second upgrade is a no-op
+    assert migrate.downgrade(fresh_url, "0001") == "0001"
+    assert set(STORE_TABLES) - table_names(fresh_url) == {"conversation_messages"}
     assert migrate.downgrade(fresh_url, "base") is None
     assert table_names(fresh_url) <= {"alembic_version"}
+    assert migrate.upgrade(fresh_url, "0001") == "0001"
     assert migrate.upgrade(fresh_url) == head
+    assert set(STORE_TABLES) <= table_names(fresh_url)
 
 
 def test_migrated_schema_matches_the_models(db_url: str) -> None:

@@ -1,4 +1,5 @@
-"""Record workflow histories for the replay test: ``python -m tests.support.record_histories``.
+"""Record workflow histories for the replay test: ``python -m tests.support.record_histories``
+(all of them), or ``... record_histories NAME...`` for only those (e.g. ``retention_purge``).
 
 Re-record only when a change is *meant* to alter histories, and only with a versioning plan for
 runs already in flight (``workflow.patched``): the checked-in files stand for those runs.
@@ -7,22 +8,28 @@ runs already in flight (``workflow.patched``): the checked-in files stand for th
 import asyncio
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from agentrun.client import AgentRunClient
 from agentrun.contracts import Decision, ReviewDecision, RunRequest
-from agentrun.contracts.names import SEARCH_ATTRIBUTES
+from agentrun.contracts.names import RETENTION_PURGE_WORKFLOW, SEARCH_ATTRIBUTES
+from agentrun.contracts.retention import PurgeRequest, PurgeResult
 from agentrun.converter import DATA_CONVERTER
+from agentrun.store.db import make_engine, session_factory
 from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
 from tests.conftest import FAST_DEV_SERVER, TEMPORAL_BIN, TEST_AGENT_MODULES
+from tests.support.retention import seed
 from tests.support.store import migrate_data_dir
 from tests.support.waiting import wait_for_review
 
 OUT = Path(__file__).resolve().parents[1] / "histories"
 REFUND = {"order_id": "1001", "reason": "arrived broken", "amount": 250}
+RETENTION_PURGE = "retention_purge"
 
 
 async def _scenarios(runs: AgentRunClient) -> dict[str, str]:
@@ -72,7 +79,25 @@ async def _scenarios(runs: AgentRunClient) -> dict[str, str]:
     return ids
 
 
-async def main() -> None:
+async def _retention(client: Client, settings: Settings) -> dict[str, str]:
+    """A scheduled purge (no ``now``) of a store holding expired runs and audit events."""
+    engine = make_engine(settings.effective_database_url())
+    try:
+        with session_factory(engine)() as s, s.begin():
+            seed(s, datetime.now(UTC), prefix="hist")
+    finally:
+        engine.dispose()
+    await client.execute_workflow(
+        RETENTION_PURGE_WORKFLOW,
+        PurgeRequest(),
+        id="hist-retention",
+        task_queue=settings.task_queue,
+        result_type=PurgeResult,
+    )
+    return {RETENTION_PURGE: "hist-retention"}
+
+
+async def main(only: set[str]) -> None:
     env = await WorkflowEnvironment.start_local(
         data_converter=DATA_CONVERTER,
         search_attributes=SEARCH_ATTRIBUTES,
@@ -84,14 +109,17 @@ async def main() -> None:
     settings = Settings(data_dir=data_dir, agent_modules=TEST_AGENT_MODULES, task_queue="record")
     async with env, build_worker(env.client, settings):
         runs = AgentRunClient(env.client, task_queue="record")
-        ids = await _scenarios(runs)
+        ids = await _scenarios(runs) if not only or only - {RETENTION_PURGE} else {}
+        ids |= await _retention(env.client, settings)
         OUT.mkdir(exist_ok=True)
         for name, run_id in ids.items():
+            if only and name not in only:
+                continue
             history = await env.client.get_workflow_handle(run_id).fetch_history()
             (OUT / f"{name}.json").write_text(history.to_json())
             print(f"recorded {name}: {len(history.events)} events")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(set(sys.argv[1:])))
     sys.stdout.flush()

@@ -521,6 +521,11 @@ def test_demo_leaves_a_run_waiting_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -
         assert approved.returncode == 0, approved.stderr
         stack.wait_state(runs["gate"]["run_id"], "COMPLETED")
 
+        # The demo scheduled the retention purge: ensuring it again only updates it.
+        scheduled = stack.cli("retention", "schedule", "--json")
+        assert scheduled.returncode == 0, scheduled.stderr
+        assert json.loads(scheduled.stdout)["action"] == "updated"
+
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
     finally:

@@ -13,6 +13,7 @@ from agentrun.contracts.runs import RunRequest, RunResult
 from agentrun.contracts.states import RunState
 from agentrun.converter import DATA_CONVERTER
 from agentrun.workflows.agent_run import AgentRunWorkflow
+from agentrun.workflows.retention import RetentionPurgeWorkflow
 
 HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
 
@@ -27,7 +28,10 @@ def test_histories_are_checked_in() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
-    replayer = Replayer(workflows=[AgentRunWorkflow], data_converter=DATA_CONVERTER)
+    # The replayer picks the workflow by the type its history names.
+    replayer = Replayer(
+        workflows=[AgentRunWorkflow, RetentionPurgeWorkflow], data_converter=DATA_CONVERTER
+    )
     result = await replayer.replay_workflow(_load(path), raise_on_replay_failure=True)
     assert result.replay_failure is None
 

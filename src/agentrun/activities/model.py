@@ -52,7 +52,7 @@ class ModelActivities:
     ) -> None:
         if self._recorder is None:
             return
-        await self._recorder.model_call(
+        self._recorder.model_call(
             run_id=call.run_id,
             turn=call.turn,
             attempt=activity.info().attempt,

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from temporalio import activity
 
 from agentrun.activities.errors import first_problem
-from agentrun.activities.record import RunRecorder, flush_status
+from agentrun.activities.record import RunRecorder
 from agentrun.agents.registry import AgentRegistry, RegistryError
 from agentrun.contracts.names import ACTIVITY_PREPARE_RUN
 from agentrun.contracts.prepare import InputProblem, PrepareInput, PrepareResult
@@ -25,8 +25,7 @@ class PrepareActivities:
     @activity.defn(name=ACTIVITY_PREPARE_RUN)
     async def prepare_run(self, request: PrepareInput) -> PrepareResult:
         if self._recorder is not None and request.status is not None:
-            status = request.status
-            await self._recorder.write(lambda s: flush_status(s, status))
+            await self._recorder.write_status(request.status)
         result = self._resolve(request)
         return result.model_copy(update={"record": self._recorder is not None})
 

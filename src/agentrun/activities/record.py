@@ -2,52 +2,48 @@
 activity flushes the run, its transitions and reviews when the run waits for a person or ends.
 
 Every write is idempotent on its natural key, so retries and replays never add a second row.
-A store failure never fails a tool attempt (that could repeat a side effect): it is logged, and
-the final flush writes each call's last attempt again from the run status.
+Activity-side rows go through the write-behind :class:`BackgroundWriter` and never wait or fail
+their activity (a retry would repeat a tool's side effect); the PREPARING write and the flushes
+wait for their batch, so the run's row exists before its children and its record is complete
+when it ends. The final flush writes each call's last attempt again from the run status.
 """
 
 import asyncio
-from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 
-import structlog
-from sqlalchemy.orm import sessionmaker
-from sqlmodel import Session
 from temporalio import activity
 
 from agentrun.contracts.names import ACTIVITY_RECORD_RUN
 from agentrun.contracts.runs import RecordAck, RunStatus
 from agentrun.contracts.tools import RetentionClass, ToolInput
 from agentrun.store import repository
-
-log = structlog.get_logger(__name__)
-T = TypeVar("T")
+from agentrun.store.models import RunRow
+from agentrun.store.rows import RowItem
+from agentrun.store.writer import BackgroundWriter, Write
 
 
 class RunRecorder:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self._sessions = sessions
+    def __init__(self, writer: BackgroundWriter) -> None:
+        self._writer = writer
 
-    async def write(self, fn: Callable[[Session], T]) -> T:
-        def work() -> T:
-            with self._sessions() as session:
-                result = fn(session)
-                session.commit()
-                return result
+    async def write_status(self, status: RunStatus) -> RecordAck:
+        """Store the run as ``status`` shows it and wait until it is committed."""
+        run, items = status_rows(status)
+        # A thread future: the writer thread completes it, and this event loop waits on it.
+        done: Future[list[bool]] = Future()
+        self._writer.submit(Write(runs=[run], items=items, done=done), urgent=True)
+        await asyncio.wrap_future(done)
+        return RecordAck(
+            transitions=len(status.transitions),
+            reviews=len(status.reviews),
+            tool_calls=len(status.tool_calls),
+        )
 
-        return await asyncio.to_thread(work)
+    async def close(self) -> None:
+        await asyncio.to_thread(self._writer.close)
 
-    async def _best_effort(self, what: str, fn: Callable[[Session], object], **ids: object) -> None:
-        """Activity-side writes never fail their activity: a retry would repeat a tool's side
-        effect or pay for a model call again. The final flush backs tool calls up."""
-        try:
-            await self.write(fn)
-        except Exception as err:  # noqa: BLE001 -- see docstring
-            # Only the error's type: driver messages can quote the row's values.
-            log.error("record write failed", record=what, error=type(err).__name__, **ids)  # noqa: TRY400
-
-    async def tool_attempt(
+    def tool_attempt(
         self,
         call: ToolInput,
         *,
@@ -59,26 +55,22 @@ class RunRecorder:
         retention: RetentionClass,
     ) -> None:
         finished = datetime.now(UTC)
-        await self._best_effort(
-            "tool call",
-            lambda s: repository.record_tool_call(
-                s,
-                run_id=call.context.run_id,
-                idempotency_key=call.idempotency_key,
-                attempt=attempt,
-                tool=call.tool,
-                status=status,
-                started_at=finished - timedelta(milliseconds=duration_ms),
-                finished_at=finished,
-                error_class=error_class,
-                retryable=retryable,
-                duration_ms=duration_ms,
-                retention=retention,
-            ),
+        item = repository.tool_call_item(
+            run_id=call.context.run_id,
+            idempotency_key=call.idempotency_key,
+            attempt=attempt,
             tool=call.tool,
+            status=status,
+            started_at=finished - timedelta(milliseconds=duration_ms),
+            finished_at=finished,
+            error_class=error_class,
+            retryable=retryable,
+            duration_ms=duration_ms,
+            retention=retention,
         )
+        self._writer.submit(Write(items=[item]))
 
-    async def model_call(
+    def model_call(
         self,
         *,
         run_id: str,
@@ -91,30 +83,26 @@ class RunRecorder:
         cost_usd: float,
         duration_ms: float,
     ) -> None:
-        await self._best_effort(
-            "model call",
-            lambda s: repository.record_model_call(
-                s,
-                run_id=run_id,
-                turn=turn,
-                attempt=attempt,
-                provider=provider,
-                model=model,
-                at=datetime.now(UTC),
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                cost_usd=cost_usd,
-                duration_ms=duration_ms,
-            ),
+        item = repository.model_call_item(
             run_id=run_id,
+            turn=turn,
+            attempt=attempt,
+            provider=provider,
+            model=model,
+            at=datetime.now(UTC),
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost_usd=cost_usd,
+            duration_ms=duration_ms,
         )
+        self._writer.submit(Write(items=[item]))
 
 
-def flush_status(session: Session, status: RunStatus) -> RecordAck:
+def status_rows(status: RunStatus) -> tuple[RunRow, list[RowItem]]:
+    """The run's row and its transitions, reviews and tool calls (last attempts) as rows."""
     first, last = status.transitions[0], status.transitions[-1]
     failure = status.failure
-    repository.upsert_run(
-        session,
+    run = repository.run_row(
         run_id=status.run_id,
         agent=status.agent,
         tenant_id=status.tenant_id,
@@ -132,9 +120,8 @@ def flush_status(session: Session, status: RunStatus) -> RecordAck:
         output_tokens=status.usage.tokens.output_tokens,
         cost_usd=status.usage.cost_usd,
     )
-    for seq, transition in enumerate(status.transitions):
-        repository.record_transition(
-            session,
+    items = [
+        repository.transition_item(
             run_id=status.run_id,
             seq=seq,
             source=transition.source.value if transition.source else None,
@@ -142,25 +129,27 @@ def flush_status(session: Session, status: RunStatus) -> RecordAck:
             at=transition.at,
             reason=transition.reason,
         )
+        for seq, transition in enumerate(status.transitions)
+    ]
     for review in status.reviews:
         opened = review.opened_at
-        repository.record_review(
-            session,
-            run_id=status.run_id,
-            review_id=review.review_id,
-            kind=review.kind,
-            decision=review.decision.value,
-            reviewer=review.reviewer,
-            at=review.at,
-            latency_ms=(review.at - opened).total_seconds() * 1000 if opened else None,
-            automatic=review.automatic,
-            escalated=review.escalated,
-            human_override=review.human_override,
-            comment=review.comment,
+        items.append(
+            repository.review_item(
+                run_id=status.run_id,
+                review_id=review.review_id,
+                kind=review.kind,
+                decision=review.decision.value,
+                reviewer=review.reviewer,
+                at=review.at,
+                latency_ms=(review.at - opened).total_seconds() * 1000 if opened else None,
+                automatic=review.automatic,
+                escalated=review.escalated,
+                human_override=review.human_override,
+                comment=review.comment,
+            )
         )
-    for call in status.tool_calls:
-        repository.record_tool_call(
-            session,
+    items.extend(
+        repository.tool_call_item(
             run_id=status.run_id,
             idempotency_key=call.idempotency_key,
             attempt=call.attempts,
@@ -172,11 +161,9 @@ def flush_status(session: Session, status: RunStatus) -> RecordAck:
             retryable=call.retryable,
             fallback_for=call.fallback_for,
         )
-    return RecordAck(
-        transitions=len(status.transitions),
-        reviews=len(status.reviews),
-        tool_calls=len(status.tool_calls),
+        for call in status.tool_calls
     )
+    return run, items
 
 
 class RecordActivities:
@@ -189,4 +176,4 @@ class RecordActivities:
     async def record_run(self, status: RunStatus) -> RecordAck:
         if self._recorder is None:
             return RecordAck(transitions=0, reviews=0, tool_calls=0)
-        return await self._recorder.write(lambda s: flush_status(s, status))
+        return await self._recorder.write_status(status)

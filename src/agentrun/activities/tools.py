@@ -76,7 +76,7 @@ def _observed(
             seconds = time.perf_counter() - started
             instruments.get().record(tool, outcome, seconds)
             if recorder is not None:
-                await recorder.tool_attempt(
+                recorder.tool_attempt(
                     call,
                     attempt=activity.info().attempt,
                     status=outcome.outcome,

@@ -7,7 +7,7 @@ exception messages can hold secrets or personal data, so they never reach a span
 """
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final
@@ -32,6 +32,39 @@ AGENT_NAME: Final = "gen_ai.agent.name"
 TOOL_NAME: Final = "gen_ai.tool.name"
 TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
 ERROR_TYPE: Final = "error.type"
+CONVERSATION_ID: Final = "gen_ai.conversation.id"
+
+
+@contextmanager
+def _genai_span(
+    tracer: Tracer, name: str, kind: SpanKind, attributes: Mapping[str, str]
+) -> Iterator[Span]:
+    """A span whose failure is recorded as its exception's class only, never its message."""
+    with tracer.start_as_current_span(
+        name,
+        kind=kind,
+        attributes=attributes,
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
+        try:
+            yield span
+        except BaseException as exc:
+            _fail(span, type(exc).__name__)
+            raise
+
+
+@contextmanager
+def invoke_agent_span(tracer: Tracer, *, agent: str, run_id: str) -> Iterator[Span]:
+    """The CLIENT span of a service invoking an agent: the root of the run's one trace.
+
+    It covers the request (the run goes on asynchronously, as a remote agent's would); every
+    span of the run, in the workflow and its activities, is its descendant through Temporal's
+    headers. The run id is the conversation id: reviews and status calls refer to it.
+    """
+    attributes = {OPERATION: "invoke_agent", AGENT_NAME: agent, CONVERSATION_ID: run_id}
+    with _genai_span(tracer, f"invoke_agent {agent}", SpanKind.CLIENT, attributes) as span:
+        yield span
 
 
 def activity_tracer(tracer: Tracer | None = None) -> Tracer:
@@ -48,18 +81,9 @@ def _fail(span: Span, error_type: str) -> None:
 @contextmanager
 def chat_span(tracer: Tracer, *, provider: str, model: str, agent: str) -> Iterator[Span]:
     """A CLIENT span around one provider call; usage is added by :func:`record_chat_response`."""
-    with tracer.start_as_current_span(
-        f"chat {model}",
-        kind=SpanKind.CLIENT,
-        attributes={OPERATION: "chat", PROVIDER: provider, REQUEST_MODEL: model, AGENT_NAME: agent},
-        record_exception=False,
-        set_status_on_exception=False,
-    ) as span:
-        try:
-            yield span
-        except BaseException as exc:
-            _fail(span, type(exc).__name__)
-            raise
+    attributes = {OPERATION: "chat", PROVIDER: provider, REQUEST_MODEL: model, AGENT_NAME: agent}
+    with _genai_span(tracer, f"chat {model}", SpanKind.CLIENT, attributes) as span:
+        yield span
 
 
 def record_chat_response(span: Span, model: str, usage: TokenUsage) -> None:

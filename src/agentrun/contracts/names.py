@@ -11,6 +11,9 @@ from temporalio.common import SearchAttributeKey
 TASK_QUEUE: Final = "agentrun"
 
 AGENT_RUN_WORKFLOW: Final = "AgentRun"
+RETENTION_PURGE_WORKFLOW: Final = "RetentionPurge"
+# The one schedule that runs the retention purge; its runs get ids "<this>-<time>".
+RETENTION_SCHEDULE_ID: Final = "agentrun-retention"
 
 UPDATE_SUBMIT_REVIEW: Final = "submit_review"
 SIGNAL_REVIEW: Final = "review"
@@ -19,6 +22,7 @@ QUERY_STATUS: Final = "status"
 ACTIVITY_PREPARE_RUN: Final = "agentrun.prepare_run"
 ACTIVITY_MODEL_CALL: Final = "agentrun.model_call"
 ACTIVITY_RECORD_RUN: Final = "agentrun.record_run"
+ACTIVITY_RETENTION_PURGE: Final = "retention.purge"
 TOOL_ACTIVITY_PREFIX: Final = "tool."
 
 SA_AGENT_STATE: Final = SearchAttributeKey.for_keyword("AgentState")
@@ -46,6 +50,8 @@ class ErrorType:
     UNKNOWN_AGENT: Final = "UnknownAgent"
     MODEL_ERROR: Final = "ModelError"
     CONVERSATION_MISSING: Final = "ConversationMissing"
+    STORE_DISABLED: Final = "StoreDisabled"  # AGENTRUN_STORE_ENABLED=false
+    PURGE_REFUSED: Final = "PurgeRefused"  # a retention purge as of a future time
 
 
 class Metric:

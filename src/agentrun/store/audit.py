@@ -9,13 +9,14 @@ rewrote it wholesale, or truncated its tail; anchoring the head hash elsewhere c
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import and_, insert, or_, text
+from sqlalchemy import ColumnElement, and_, insert, or_, text
 from sqlmodel import Session, col, func, select
 
 from agentrun.contracts.tools import RetentionClass
@@ -81,14 +82,18 @@ def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def event_hash(event: AuditEventRow, **overrides: Any) -> str:
+_HASHED = tuple(name for name in AuditEventRow.model_fields if name != "hash")
+
+
+def event_hash(event: AuditEventRow | Mapping[str, Any], **overrides: Any) -> str:
     """The hash the event should carry: over every column but ``hash`` itself.
 
     ``overrides`` lets the verifier ask what the hash would be had one field been different.
     """
-    fields: dict[str, Any] = {
-        name: getattr(event, name) for name in AuditEventRow.model_fields if name != "hash"
-    }
+    if isinstance(event, Mapping):
+        fields: dict[str, Any] = {name: event[name] for name in _HASHED}
+    else:
+        fields = {name: getattr(event, name) for name in _HASHED}
     fields.update(overrides)
     fields["at"] = _iso(fields["at"])
     return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
@@ -135,44 +140,58 @@ def _head(session: Session) -> tuple[int, str]:
     return 0, GENESIS_HASH
 
 
-def append_event(
-    session: Session,
-    *,
-    kind: AuditKind,
-    actor: str,
-    action: str,
-    run_id: str | None = None,
-    tenant_id: str | None = None,
-    detail: Mapping[str, Any] | None = None,
-    trace_id: str | None = None,
-    retention: RetentionClass = RetentionClass.BUSINESS_90D,
-    at: datetime | None = None,
-) -> AuditEventRow:
-    """Append one event in the caller's transaction; the caller commits.
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    """An audit event to append; the chain assigns its ``seq``, ``prev_hash`` and ``hash``."""
 
+    kind: AuditKind
+    actor: str
+    action: str
+    run_id: str | None = None
+    tenant_id: str | None = None
+    detail: Mapping[str, Any] | None = None
+    trace_id: str | None = None
+    retention: RetentionClass = RetentionClass.BUSINESS_90D
+    at: datetime | None = None
+
+
+def append_events(session: Session, specs: Sequence[EventSpec]) -> list[dict[str, Any]]:
+    """Append events in order, in the caller's transaction (the caller commits); their columns.
+
+    One lock and one read of the chain's head for the whole batch, and one multi-row insert.
     The detail is stored exactly as it was hashed (its JSON round trip), so the verifier
     recomputes the same hash from what the database gives back.
     """
+    if not specs:
+        return []
     lock_chain(session)
     last_seq, last_hash = _head(session)
-    event = AuditEventRow(
-        seq=last_seq + 1,
-        at=(at or datetime.now(UTC)).astimezone(UTC),
-        kind=AuditKind(kind).value,
-        run_id=run_id,
-        tenant_id=tenant_id,
-        actor=actor,
-        action=action,
-        detail=json.loads(canonical_json(dict(detail or {}))),
-        trace_id=trace_id,
-        retention_class=RetentionClass(retention).value,
-        prev_hash=last_hash,
-        hash="",
-    )
-    event.hash = event_hash(event)
-    # A Core insert: the ORM's unit of work costs more than the hash chain itself.
-    session.execute(insert(AuditEventRow.__table__).values(event.model_dump()))  # type: ignore[attr-defined]
-    return event
+    events: list[dict[str, Any]] = []
+    for spec in specs:
+        last_seq += 1
+        event: dict[str, Any] = {
+            "seq": last_seq,
+            "at": (spec.at or datetime.now(UTC)).astimezone(UTC),
+            "kind": AuditKind(spec.kind).value,
+            "run_id": spec.run_id,
+            "tenant_id": spec.tenant_id,
+            "actor": spec.actor,
+            "action": spec.action,
+            "detail": json.loads(canonical_json(dict(spec.detail or {}))),
+            "trace_id": spec.trace_id,
+            "retention_class": RetentionClass(spec.retention).value,
+            "prev_hash": last_hash,
+        }
+        event["hash"] = last_hash = event_hash(event)
+        events.append(event)
+    # A Core insert of plain values: table-model instances cost more than the chain itself.
+    session.execute(insert(AuditEventRow.__table__), events)  # type: ignore[attr-defined]
+    return events
+
+
+def append_event(session: Session, **fields: Any) -> AuditEventRow:
+    """Append one event (see :class:`EventSpec` for the fields)."""
+    return AuditEventRow(**append_events(session, [EventSpec(**fields)])[0])
 
 
 def _break(checked: int, seq: int, reason: BreakReason, why: str, **extra: Any) -> VerifyReport:
@@ -241,7 +260,8 @@ def _seq_with_hash(session: Session, hash_: str) -> int | None:
     return session.exec(stmt).first()
 
 
-def _expired_clause(now: datetime) -> Any:
+def expired_clause(now: datetime) -> ColumnElement[bool]:
+    """An audit event past its class's retention; an unknown class never expires."""
     return or_(
         *(
             and_(
@@ -260,7 +280,7 @@ def expired_events(session: Session, now: datetime) -> list[AuditEventRow]:
     90-day one): deleting one from the middle breaks the chain. The purge that comes later
     deletes only ``expired_prefix_end``'s prefix and re-anchors with ``record_anchor``.
     """
-    stmt = select(AuditEventRow).where(_expired_clause(now)).order_by(col(AuditEventRow.seq))
+    stmt = select(AuditEventRow).where(expired_clause(now)).order_by(col(AuditEventRow.seq))
     return list(session.exec(stmt))
 
 
@@ -269,7 +289,7 @@ def expired_prefix_end(session: Session, now: datetime) -> int | None:
     anchor = latest_anchor(session)
     start = anchor.through_seq + 1 if anchor else 1
     in_chain = col(AuditEventRow.seq) >= start
-    kept = select(func.min(AuditEventRow.seq)).where(in_chain, ~_expired_clause(now))
+    kept = select(func.min(AuditEventRow.seq)).where(in_chain, ~expired_clause(now))
     first_kept = session.exec(kept).one()
     if first_kept is None:
         return session.exec(select(func.max(AuditEventRow.seq)).where(in_chain)).one()

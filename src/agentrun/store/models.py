@@ -8,7 +8,16 @@ name is spelled out so the hand-written migration and these models can be compar
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, Index, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -194,6 +203,27 @@ class AgentVersionRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class ConversationMessageRow(SQLModel, table=True):
+    """One message of a run's conversation, kept here rather than in Temporal history.
+
+    Every worker reads and writes the same rows, so a model activity retried on another host
+    finds the conversation its earlier attempts stored. ``message`` is the ``Message`` contract's
+    JSON; a retried write of the same (run, index) replaces it. Messages are working state the
+    model activity rewrites on retry, not facts about the run: they are not audited.
+
+    No foreign key to ``runs``: the conversation must not depend on the run record having been
+    written first (the record is written behind, and best-effort for calls), and the worker-
+    private store used when the record is off holds this one table alone. So a retention purge
+    deletes a run's messages itself. No separate index: the primary key starts with ``run_id``.
+    """
+
+    __tablename__ = "conversation_messages"
+
+    run_id: str = Field(primary_key=True)
+    idx: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    message: str = Field(sa_type=Text)
+
+
 STORE_TABLES: tuple[str, ...] = (
     "runs",
     "run_transitions",
@@ -203,4 +233,5 @@ STORE_TABLES: tuple[str, ...] = (
     "audit_events",
     "audit_anchors",
     "agent_versions",
+    "conversation_messages",
 )

@@ -5,18 +5,20 @@ natural key: ``INSERT ... ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL alike)
 event is appended only when the row was really inserted, in the same transaction. Calling any
 ``record_*`` twice with the same key leaves one row and one audit event. Callers own the
 transaction (``with factory() as s, s.begin(): ...``): nothing here commits or builds an engine.
+
+Each ``record_*`` has a ``*_item`` twin that builds the row without a session, so a writer can
+collect many and insert them with one :func:`agentrun.store.rows.write_rows`.
 """
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Concatenate, ParamSpec
 
 from sqlalchemy import literal_column
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel
 
 from agentrun.contracts.tools import RetentionClass
-from agentrun.store.audit import AuditKind, append_event
-from agentrun.store.db import UnsupportedDatabase
+from agentrun.store.audit import AuditKind
 from agentrun.store.models import (
     ModelCallRow,
     ReviewRow,
@@ -32,6 +34,7 @@ from agentrun.store.queries import (
     list_tool_calls,
     list_transitions,
 )
+from agentrun.store.rows import RowItem, dialect_insert, table_of, upsert_runs, write_rows
 
 # The readers live in ``queries``; they are re-exported so callers need one module.
 __all__ = [
@@ -41,83 +44,38 @@ __all__ = [
     "list_reviews",
     "list_tool_calls",
     "list_transitions",
+    "model_call_item",
     "record_model_call",
     "record_review",
     "record_tool_call",
     "record_transition",
+    "review_item",
+    "run_row",
+    "tool_call_item",
+    "transition_item",
     "upsert_run",
 ]
 
+P = ParamSpec("P")
+
 # Identity of a run never changes once recorded; everything else follows the latest upsert.
-_RUN_IMMUTABLE = frozenset({"run_id", "agent", "tenant_id", "user_id", "request_id", "started_at"})
-
-
-def _insert(session: Session, model: type[SQLModel]) -> postgresql.Insert | sqlite.Insert:
-    # Table-level inserts run on SQLAlchemy Core, skipping the ORM's bulk-insert machinery.
-    dialect = session.connection().dialect.name
-    table = model.__table__  # type: ignore[attr-defined]
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise UnsupportedDatabase(f"no idempotent insert for {dialect}")
+RUN_IMMUTABLE = frozenset({"run_id", "agent", "tenant_id", "user_id", "request_id", "started_at"})
 
 
 def insert_once(session: Session, row: SQLModel, key: tuple[str, ...]) -> bool:
     """Insert unless a row with the same ``key`` exists; True when this call inserted it."""
-    # A None surrogate id is left to the database to assign.
     values = {k: v for k, v in row.model_dump().items() if not (k == "id" and v is None)}
-    stmt = _insert(session, type(row)).values(values).on_conflict_do_nothing(index_elements=key)
+    table = type(row).__table__  # type: ignore[attr-defined]
+    stmt = dialect_insert(session, table).values(values).on_conflict_do_nothing(index_elements=key)
     # RETURNING rather than rowcount: drivers disagree on rowcount once RETURNING is implicit.
     inserted = session.exec(stmt.returning(literal_column("1"))).first()
     return inserted is not None
 
 
-def _record(
-    session: Session,
-    row: SQLModel,
-    key: tuple[str, ...],
-    *,
-    run_id: str,
-    kind: AuditKind,
-    actor: str,
-    action: str,
-    at: datetime,
-    retention: RetentionClass = RetentionClass.BUSINESS_90D,
-    detail: dict[str, Any] | None = None,
-) -> bool:
-    """Insert ``row`` once and, only if this call inserted it, audit it with the run's context.
-
-    The detail defaults to the row itself, minus what the event already carries.
-    """
-    run = session.exec(
-        select(RunRow.tenant_id, RunRow.trace_id).where(RunRow.run_id == run_id)
-    ).first()
-    if run is None:
-        raise LookupError(f"run {run_id} is not in the store: upsert_run first")
-    tenant_id, trace_id = run
-    if not insert_once(session, row, key):
-        return False
-    append_event(
-        session,
-        kind=kind,
-        actor=actor,
-        action=action,
-        run_id=run_id,
-        tenant_id=tenant_id,
-        trace_id=trace_id,
-        at=at,
-        detail=row.model_dump(exclude={"id", "run_id", "at"}) if detail is None else detail,
-        retention=retention,
-    )
-    return True
+# ----------------------------------------------------------------- runs
 
 
-# ----------------------------------------------------------------- writers
-
-
-def upsert_run(
-    session: Session,
+def run_row(
     *,
     run_id: str,
     agent: str,
@@ -135,12 +93,8 @@ def upsert_run(
     input_tokens: int = 0,
     output_tokens: int = 0,
     cost_usd: float = 0.0,
-) -> None:
-    """Create the run's row or bring it up to date; a replay writes the same values again.
-
-    No audit event: the run's lifecycle is audited through ``record_transition``.
-    """
-    row = RunRow(
+) -> RunRow:
+    return RunRow(
         run_id=run_id,
         agent=agent,
         version=version,
@@ -158,14 +112,24 @@ def upsert_run(
         output_tokens=output_tokens,
         cost_usd=cost_usd,
     )
-    values = row.model_dump()
-    stmt = _insert(session, RunRow).values(values)
-    update = {name: stmt.excluded[name] for name in values if name not in _RUN_IMMUTABLE}
-    session.exec(stmt.on_conflict_do_update(index_elements=["run_id"], set_=update))
 
 
-def record_transition(
-    session: Session,
+def _upsert(build: Callable[P, RunRow]) -> Callable[Concatenate[Session, P], None]:
+    def upsert(session: Session, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        upsert_runs(session, [build(*args, **kwargs)], RUN_IMMUTABLE)
+
+    return upsert
+
+
+# Create the run's row or bring it up to date. No audit event: the run's lifecycle is audited
+# through ``record_transition``; a replay writes the same values again.
+upsert_run = _upsert(run_row)
+
+
+# ----------------------------------------------------------------- child rows
+
+
+def transition_item(
     *,
     run_id: str,
     seq: int,
@@ -174,31 +138,31 @@ def record_transition(
     source: str | None = None,
     reason: str | None = None,
     actor: str = "system",
-) -> bool:
-    """Record the run's ``seq``-th transition (0 is the entry into INIT)."""
-    row = TransitionRow(
-        run_id=run_id,
-        seq=seq,
-        source=None if source is None else str(source),
-        target=str(target),
-        at=at,
-        reason=reason,
-    )
-    return _record(
-        session,
-        row,
+) -> RowItem:
+    """The run's ``seq``-th transition (0 is the entry into INIT)."""
+    source = None if source is None else str(source)
+    target = str(target)
+    values = {
+        "run_id": run_id,
+        "seq": seq,
+        "source": source,
+        "target": target,
+        "at": at,
+        "reason": reason,
+    }
+    return RowItem(
+        table_of(TransitionRow),
+        values,
         ("run_id", "seq"),
-        run_id=run_id,
         kind=AuditKind.RUN,
         actor=actor,
-        action=f"transition:{row.target}",
+        action=f"transition:{target}",
         at=at,
-        detail={"seq": seq, "source": row.source, "target": row.target, "reason": reason},
+        detail={"seq": seq, "source": source, "target": target, "reason": reason},
     )
 
 
-def record_tool_call(
-    session: Session,
+def tool_call_item(
     *,
     run_id: str,
     idempotency_key: str,
@@ -213,26 +177,25 @@ def record_tool_call(
     fallback_for: str | None = None,
     actor: str = "system",
     retention: RetentionClass = RetentionClass.BUSINESS_90D,
-) -> bool:
-    """Record one attempt of one tool call; ``retention`` comes from the tool's contract."""
-    row = ToolCallRow(
-        run_id=run_id,
-        idempotency_key=idempotency_key,
-        attempt=attempt,
-        tool=tool,
-        status=status,
-        error_class=error_class,
-        retryable=retryable,
-        duration_ms=duration_ms,
-        started_at=started_at,
-        finished_at=finished_at,
-        fallback_for=fallback_for,
-    )
-    return _record(
-        session,
-        row,
+) -> RowItem:
+    """One attempt of one tool call; ``retention`` comes from the tool's contract."""
+    values = {
+        "run_id": run_id,
+        "idempotency_key": idempotency_key,
+        "attempt": attempt,
+        "tool": tool,
+        "status": status,
+        "error_class": error_class,
+        "retryable": retryable,
+        "duration_ms": duration_ms,
+        "started_at": started_at,
+        "finished_at": finished_at,
+        "fallback_for": fallback_for,
+    }
+    return RowItem(
+        table_of(ToolCallRow),
+        values,
         ("run_id", "idempotency_key", "attempt"),
-        run_id=run_id,
         kind=AuditKind.TOOL_CALL,
         actor=actor,
         action=f"{tool}:{status}",
@@ -241,8 +204,7 @@ def record_tool_call(
     )
 
 
-def record_model_call(
-    session: Session,
+def model_call_item(
     *,
     run_id: str,
     turn: int,
@@ -255,24 +217,23 @@ def record_model_call(
     cost_usd: float = 0.0,
     duration_ms: float | None = None,
     actor: str = "system",
-) -> bool:
-    row = ModelCallRow(
-        run_id=run_id,
-        turn=turn,
-        attempt=attempt,
-        provider=provider,
-        model=model,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cost_usd=cost_usd,
-        duration_ms=duration_ms,
-        at=at,
-    )
-    return _record(
-        session,
-        row,
+) -> RowItem:
+    values = {
+        "run_id": run_id,
+        "turn": turn,
+        "attempt": attempt,
+        "provider": provider,
+        "model": model,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "cost_usd": cost_usd,
+        "duration_ms": duration_ms,
+        "at": at,
+    }
+    return RowItem(
+        table_of(ModelCallRow),
+        values,
         ("run_id", "turn", "attempt"),
-        run_id=run_id,
         kind=AuditKind.MODEL_CALL,
         actor=actor,
         action=f"{provider}/{model}",
@@ -280,8 +241,7 @@ def record_model_call(
     )
 
 
-def record_review(
-    session: Session,
+def review_item(
     *,
     run_id: str,
     review_id: str,
@@ -295,29 +255,43 @@ def record_review(
     human_override: bool = False,
     comment: str | None = None,
     retention: RetentionClass = RetentionClass.BUSINESS_90D,
-) -> bool:
-    """Record a review decision; the reviewer is the audit actor (``system`` when automatic)."""
-    row = ReviewRow(
-        run_id=run_id,
-        review_id=review_id,
-        kind=kind,
-        decision=str(decision),
-        reviewer=reviewer,
-        at=at,
-        latency_ms=latency_ms,
-        automatic=automatic,
-        escalated=escalated,
-        human_override=human_override,
-        comment=comment,
-    )
-    return _record(
-        session,
-        row,
+) -> RowItem:
+    """A review decision; the reviewer is the audit actor (``system`` when automatic)."""
+    decision = str(decision)
+    values = {
+        "run_id": run_id,
+        "review_id": review_id,
+        "kind": kind,
+        "decision": decision,
+        "reviewer": reviewer,
+        "at": at,
+        "latency_ms": latency_ms,
+        "automatic": automatic,
+        "escalated": escalated,
+        "human_override": human_override,
+        "comment": comment,
+    }
+    return RowItem(
+        table_of(ReviewRow),
+        values,
         ("run_id", "review_id"),
-        run_id=run_id,
         kind=AuditKind.REVIEW,
         actor="system" if automatic else reviewer,
-        action=f"{kind}:{row.decision}",
+        action=f"{kind}:{decision}",
         at=at,
         retention=retention,
     )
+
+
+def _recorder(build: Callable[P, RowItem]) -> Callable[Concatenate[Session, P], bool]:
+    def record(session: Session, /, *args: P.args, **kwargs: P.kwargs) -> bool:
+        return write_rows(session, [build(*args, **kwargs)])[0]
+
+    record.__doc__ = f"{build.__doc__ or ''} Written at once; True if the row was new."
+    return record
+
+
+record_transition = _recorder(transition_item)
+record_tool_call = _recorder(tool_call_item)
+record_model_call = _recorder(model_call_item)
+record_review = _recorder(review_item)

@@ -33,6 +33,7 @@ from agentrun.workers.cli_common import CliError
 from agentrun.workers.cli_render import duration, state_text
 from agentrun.workers.devserver import DEFAULT_PORT, DevServer
 from agentrun.workers.logging import configure_logging
+from agentrun.workers.retention_schedule import ensure_retention_schedule
 from agentrun.workers.settings import Settings
 from agentrun.workers.worker import run_worker
 
@@ -309,6 +310,9 @@ async def _demo(
             server.address, settings.temporal_namespace, settings.task_queue
         )
         worker_task = asyncio.create_task(run_worker(client.temporal, settings, stop))
+        if settings.store_enabled:
+            # What a deployment runs too: the daily retention purge of the demo's own store.
+            await ensure_retention_schedule(client.temporal, settings.task_queue)
         runs = demo_runs()
         prefix = f"demo-{invocation_id()}"
         driving = asyncio.gather(*(drive(client, r, f"{prefix}-{r.key}") for r in runs))

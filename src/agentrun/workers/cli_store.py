@@ -39,7 +39,7 @@ DatabaseUrlOpt = Annotated[
 ]
 
 
-def _database_url(option: str | None) -> str:
+def store_url(option: str | None) -> str:
     settings = build_settings()
     if option:
         settings = settings.model_copy(update={"database_url": option})
@@ -47,7 +47,7 @@ def _database_url(option: str | None) -> str:
 
 
 @contextlib.contextmanager
-def _database_errors(url: str) -> Iterator[None]:
+def database_errors(url: str) -> Iterator[None]:
     """Driver errors span lines and embed SQL; the user needs the first line and the target."""
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError  # noqa: PLC0415 -- lazy
 
@@ -88,9 +88,9 @@ def db_upgrade(
     from agentrun.store import migrate  # noqa: PLC0415 -- lazy
     from agentrun.store.db import redacted  # noqa: PLC0415 -- lazy
 
-    url = _database_url(database_url)
+    url = store_url(database_url)
     _create_sqlite_parent(url)
-    with _database_errors(url):
+    with database_errors(url):
         before = migrate.current(url)
         after = migrate.upgrade(url, revision)
         head = migrate.head_revision()
@@ -108,8 +108,8 @@ def db_current(*, database_url: DatabaseUrlOpt = None, json_output: JsonOpt = Fa
     from agentrun.store import migrate  # noqa: PLC0415 -- lazy
     from agentrun.store.db import redacted  # noqa: PLC0415 -- lazy
 
-    url = _database_url(database_url)
-    with _database_errors(url):
+    url = store_url(database_url)
+    with database_errors(url):
         revision = migrate.current(url)
         head = migrate.head_revision()
     if json_output:
@@ -132,8 +132,8 @@ def audit_verify(*, database_url: DatabaseUrlOpt = None, json_output: JsonOpt = 
     from agentrun.store.audit import verify_chain  # noqa: PLC0415 -- lazy
     from agentrun.store.db import make_engine, redacted, session_factory  # noqa: PLC0415
 
-    url = _database_url(database_url)
-    with _database_errors(url):
+    url = store_url(database_url)
+    with database_errors(url):
         if migrate.current(url) is None:
             raise CliError(f"database {redacted(url)} is not initialised: run agentrun db upgrade")
         engine = make_engine(url)

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     metrics_bind: str | None = None
     # The run record store (SQLAlchemy URL, e.g. postgresql://...); None: SQLite in data_dir.
     database_url: str | None = None
+    # Activities' record rows are written behind, batched at most this long; a killed worker
+    # can lose this much of them (the final flush re-writes each tool call's last attempt).
+    record_flush_interval_s: float = Field(default=0.1, gt=0, le=10)
 
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'agentrun.db'}"

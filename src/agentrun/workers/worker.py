@@ -3,8 +3,10 @@
 import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -13,17 +15,20 @@ from agentrun.activities.model import ModelActivities
 from agentrun.activities.prepare import PrepareActivities
 from agentrun.activities.providers import ScriptedProvider
 from agentrun.activities.record import RecordActivities, RunRecorder
+from agentrun.activities.retention import RetentionActivities
 from agentrun.activities.tools import build_tool_activities
 from agentrun.agents.registry import AgentRegistry, load_agent_modules
 from agentrun.contracts.pricing import DEFAULT_PRICES, PriceTable
 from agentrun.store import migrate
 from agentrun.store.db import make_engine, redacted, session_factory
+from agentrun.store.writer import BackgroundWriter
 from agentrun.workers.log_context import LogContextInterceptor
 from agentrun.workers.settings import Settings
 from agentrun.workers.telemetry import TRACER_NAME, worker_interceptors
 from agentrun.workflows.agent_run import AgentRunWorkflow
+from agentrun.workflows.retention import RetentionPurgeWorkflow
 
-WORKFLOWS: Sequence[type] = (AgentRunWorkflow,)
+WORKFLOWS: Sequence[type] = (AgentRunWorkflow, RetentionPurgeWorkflow)
 
 
 def build_registry(settings: Settings) -> AgentRegistry:
@@ -50,8 +55,10 @@ class StoreNotReadyError(RuntimeError):
     pass
 
 
-def build_recorder(settings: Settings) -> RunRecorder | None:
-    """The run record store, checked to be at the current schema: migrations never run here."""
+def open_store(settings: Settings) -> Engine | None:
+    """The run store's engine, checked to be at the current schema (migrations never run
+    here); None when the store is off. One engine serves the record, the conversation and the
+    retention purge: each takes its own pooled connection."""
     if not settings.store_enabled:
         return None
     url = settings.effective_database_url()
@@ -64,7 +71,23 @@ def build_recorder(settings: Settings) -> RunRecorder | None:
             f"run store {redacted(url)} is at schema {at or 'none'}, not {head}: "
             "run `agentrun db upgrade` first"
         )
-    return RunRecorder(session_factory(make_engine(url)))
+    return make_engine(url)
+
+
+class AgentRunWorker(Worker):
+    """A Temporal worker that also owns the run record writer: stopping the worker writes
+    whatever the record still has queued, so a graceful shutdown loses no rows."""
+
+    def __init__(self, *args: Any, recorder: RunRecorder | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._recorder = recorder
+
+    async def run(self) -> None:
+        try:
+            await super().run()
+        finally:
+            if self._recorder is not None:
+                await self._recorder.close()
 
 
 def build_worker(
@@ -73,29 +96,47 @@ def build_worker(
     registry: AgentRegistry | None = None,
     *,
     tracer_provider: TracerProvider | None = None,
-) -> Worker:
+) -> AgentRunWorker:
     """The worker; spans go to ``tracer_provider``, else to the global provider (if any)."""
     registry = registry or build_registry(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     for definition in registry.definitions():
         if definition.setup is not None:
             definition.setup(settings.data_dir)
-    store = ConversationStore(settings.data_dir / "conversations.db")
+    engine = open_store(settings)
+    # The conversation lives in the run store, shared by every worker; with the record off, in
+    # a worker-private SQLite cache (a retry on another worker then cannot load it).
+    store = (
+        ConversationStore(engine)
+        if engine is not None
+        else ConversationStore.private(settings.data_dir / "conversations.db")
+    )
     prices = load_prices(settings)
-    recorder = build_recorder(settings)
+    recorder = (
+        RunRecorder(
+            BackgroundWriter(
+                session_factory(engine), flush_interval=settings.record_flush_interval_s
+            )
+        )
+        if engine is not None
+        else None
+    )
     prepare = PrepareActivities(registry, recorder)
     tracer = tracer_provider.get_tracer(TRACER_NAME) if tracer_provider else None
     providers = {ScriptedProvider.name: ScriptedProvider()}
     model = ModelActivities(registry, store, providers, prices, tracer=tracer, recorder=recorder)
     record = RecordActivities(recorder)
-    return Worker(
+    retention = RetentionActivities(session_factory(engine) if engine is not None else None)
+    return AgentRunWorker(
         client,
+        recorder=recorder,
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
         activities=[
             prepare.prepare_run,
             model.model_call,
             record.record_run,
+            retention.purge,
             *build_tool_activities(registry, settings.data_dir, prices, tracer, recorder),
         ],
         # Log context outermost: it wraps the tracing spans, so tool log lines carry both.

@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.workflows.metrics import RunMetrics
     from agentrun.workflows.review import ReviewDesk, Verdict
     from agentrun.workflows.tools import ToolRunner
+    from agentrun.workflows.trace import run_trace_id
 
 MODEL_TIMEOUT = timedelta(minutes=2)
 # The model activity raises its permanent errors with non_retryable=True.
@@ -76,6 +77,7 @@ class AgentRunWorkflow:
         info = workflow.info()
         self._request = request
         self._run_id = info.workflow_id
+        # Until run() reads the caller's trace (its context is set around run(), not here).
         self._trace_id = workflow.uuid4().hex
         self._machine = RunStateMachine(workflow.now())
         self._desk = ReviewDesk()
@@ -97,6 +99,7 @@ class AgentRunWorkflow:
 
     @workflow.run
     async def run(self, request: RunRequest) -> RunResult:  # noqa: ARG002 -- kept in __init__
+        self._trace_id = run_trace_id(fallback=self._trace_id)
         try:
             self._enter(RunState.PREPARING, "run record initialised")
             spec, run_input = await self._prepare()

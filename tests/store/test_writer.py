@@ -1,0 +1,154 @@
+"""Batched writes: one statement per table for many rows, and the write-behind thread."""
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from agentrun.contracts.states import RunState
+from agentrun.store import repository as repo
+from agentrun.store.audit import verify_chain
+from agentrun.store.queries import list_audit_events
+from agentrun.store.rows import MissingRun, RowItem, write_rows
+from agentrun.store.writer import BackgroundWriter, Write
+from tests.store.test_repository import add_run
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def attempt(run_id: str, n: int, status: str = "success") -> RowItem:
+    return repo.tool_call_item(
+        run_id=run_id,
+        idempotency_key=f"{run_id}/call",
+        attempt=n,
+        tool="lookup_order",
+        status=status,
+        started_at=T0 + timedelta(seconds=n),
+        duration_ms=5.0,
+    )
+
+
+def test_batch_inserts_new_rows_once_and_audits_them_in_order(
+    sessions: Callable[[], Session],
+) -> None:
+    with sessions() as s, s.begin():
+        add_run(s, "run-a")
+        add_run(s, "run-b")
+        first = write_rows(
+            s,
+            [
+                attempt("run-a", 1, "error"),
+                repo.transition_item(run_id="run-b", seq=0, target=RunState.INIT, at=T0),
+                attempt("run-a", 1, "error"),  # the same key twice in one batch counts once
+                attempt("run-a", 2),
+            ],
+        )
+    assert first == [True, True, False, True]
+    with sessions() as s, s.begin():
+        # A retry of the whole batch plus one new row: only the new row is inserted.
+        again = write_rows(
+            s, [attempt("run-a", 1, "error"), attempt("run-a", 2), attempt("run-a", 3)]
+        )
+    assert again == [False, False, True]
+    with sessions() as s:
+        events = list_audit_events(s)
+        assert [e.action for e in events] == [
+            "lookup_order:error",
+            "transition:INIT",
+            "lookup_order:success",
+            "lookup_order:success",
+        ]
+        assert [e.seq for e in events] == [1, 2, 3, 4]
+        assert {e.trace_id for e in events} == {"trace-run-a", "trace-run-b"}
+        assert [c.attempt for c in repo.list_tool_calls(s, "run-a")] == [1, 2, 3]
+        assert verify_chain(s).ok
+
+
+def test_batch_naming_an_unknown_run_writes_nothing(sessions: Callable[[], Session]) -> None:
+    with sessions() as s, s.begin():
+        add_run(s, "run-a")
+    with (
+        pytest.raises(MissingRun, match="run ghost is not in the store"),
+        sessions() as s,
+        s.begin(),
+    ):
+        write_rows(s, [attempt("run-a", 1), attempt("ghost", 1)])
+    with sessions() as s:
+        assert repo.list_tool_calls(s, "run-a") == []
+        assert list_audit_events(s) == []
+
+
+def wait_for(done: Future[list[bool]]) -> list[bool]:
+    return done.result(timeout=30)
+
+
+def test_writer_batches_fire_and_forget_rows_behind_a_waited_write(
+    sessions: Callable[[], Session],
+) -> None:
+    batches: list[int] = []
+    writer = BackgroundWriter(
+        sessions, flush_interval=5.0, on_batch=lambda rows, _s: batches.append(rows)
+    )
+    run = repo.run_row(
+        run_id="run-a",
+        agent="refund",
+        tenant_id="acme",
+        user_id="u",
+        request_id="run-a",
+        trace_id="t",
+        state="EXECUTING",
+        started_at=T0,
+    )
+    try:
+        done: Future[list[bool]] = Future()
+        writer.submit(Write(runs=[run], done=done))
+        assert wait_for(done) == []
+        for n in range(1, 21):
+            writer.submit(Write(items=[attempt("run-a", n)]))
+        # Not written yet: the interval is long and nobody waits.
+        with sessions() as s:
+            assert repo.list_tool_calls(s, "run-a") == []
+        flush: Future[list[bool]] = Future()
+        writer.submit(Write(items=[attempt("run-a", 21)], done=flush), urgent=True)
+        assert wait_for(flush) == [True]
+    finally:
+        writer.close()
+    # The twenty queued rows went in the same transaction as the waited-for one.
+    assert batches == [1, 21]
+    with sessions() as s:
+        assert len(repo.list_tool_calls(s, "run-a")) == 21
+        assert verify_chain(s).checked == 21
+
+
+def test_a_bad_write_fails_alone_and_close_writes_what_is_queued(
+    sessions: Callable[[], Session], engine: Engine
+) -> None:
+    writer = BackgroundWriter(sessions, flush_interval=5.0)
+    with sessions() as s, s.begin():
+        add_run(s, "run-a")
+    bad: Future[list[bool]] = Future()
+    good: Future[list[bool]] = Future()
+    writer.submit(Write(items=[attempt("run-a", 1)]))
+    writer.submit(Write(items=[attempt("ghost", 1)], done=bad))
+    writer.submit(Write(items=[attempt("run-a", 2)], done=good))
+    with pytest.raises(MissingRun):
+        bad.result(timeout=30)
+    assert wait_for(good) == [True]
+    writer.submit(Write(items=[attempt("run-a", 3)]))
+    closer = threading.Thread(target=writer.close)
+    closer.start()
+    closer.join(30)
+    assert not closer.is_alive()
+    with engine.connect() as conn:
+        attempts = conn.execute(
+            text("SELECT attempt FROM tool_calls WHERE run_id = 'run-a' ORDER BY attempt")
+        ).scalars()
+        assert list(attempts) == [1, 2, 3]
+    refused: Future[list[bool]] = Future()
+    writer.submit(Write(items=[attempt("run-a", 4)], done=refused))
+    with pytest.raises(RuntimeError, match="closed"):
+        refused.result(timeout=1)
