@@ -284,8 +284,9 @@ async def _main(args: argparse.Namespace) -> int:
         "write-behind) and tracing (batched OTLP/HTTP to a receiver process) on, against the "
         "same worker with both off, in one process and dev server; "
         f"{args.warmup} warm-up runs each; latency over {args.runs} sequential runs each "
-        f"(interleaved); throughput best of {args.rounds} rounds of {args.concurrency} concurrent "
-        "runs each (alternating order); events per tool call from a 5- and a 50-step run; "
+        f"(interleaved); throughput best and median of {args.rounds} rounds of "
+        f"{args.concurrency} concurrent runs each (alternating order); events per tool call "
+        "from a 5- and a 50-step run; "
         f"benchmark took {time.perf_counter() - started:.0f} s."
     )
     section = _markdown(rows, stored, notes)
