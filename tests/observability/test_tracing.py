@@ -34,9 +34,6 @@ RUN_SPANS = {
     "RunWorkflow:AgentRun": 1,
     "StartActivity:agentrun.prepare_run": 1,
     "RunActivity:agentrun.prepare_run": 1,
-    # The run record is flushed when the run starts waiting for its review and when it ends.
-    "StartActivity:agentrun.record_run": 2,
-    "RunActivity:agentrun.record_run": 2,
     "StartActivity:agentrun.model_call": 3,
     "RunActivity:agentrun.model_call": 3,
     "chat scripted-1": 3,

@@ -5,9 +5,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from sqlmodel import Session
+
 from agentrun.client import AgentRunClient
 from agentrun.contracts.runs import RunStatus
 from agentrun.contracts.states import RunState
+from agentrun.store.queries import get_run
 
 T = TypeVar("T")
 
@@ -39,3 +42,16 @@ async def wait_for_review(
         lambda s: s.pending_review is not None and s.pending_review.kind == kind,
         timeout,
     )
+
+
+async def wait_for_stored_state(
+    sessions: Callable[[], Session], run_id: str, state: str, timeout: float = 10.0
+) -> None:
+    """The store catches up with a run a flush interval after the run moves (write-behind)."""
+
+    async def stored() -> str | None:
+        with sessions() as session:
+            row = get_run(session, run_id)
+            return row.state if row is not None else None
+
+    await eventually(stored, lambda found: found == state, timeout)

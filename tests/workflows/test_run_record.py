@@ -16,7 +16,7 @@ from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
 from tests.conftest import TEST_AGENT_MODULES
 from tests.store.conftest import fresh_pg_url
-from tests.support.waiting import wait_for_review
+from tests.support.waiting import wait_for_review, wait_for_stored_state
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -57,7 +57,9 @@ async def test_full_run_record(recorded: AgentRunClient, store_url: str) -> None
     waiting = await wait_for_review(runs, run_id)
     engine = make_engine(store_url)
     sessions = session_factory(engine)
-    with sessions() as session:  # flushed when the run started waiting for its review
+    # Flushed when the run started waiting for its review.
+    await wait_for_stored_state(sessions, run_id, "REVIEWING")
+    with sessions() as session:
         row = repository.get_run(session, run_id)
         assert row is not None
         assert row.state == "REVIEWING"
@@ -65,6 +67,7 @@ async def test_full_run_record(recorded: AgentRunClient, store_url: str) -> None
     await runs.review(run_id, ReviewDecision(decision=Decision.APPROVE, reviewer="alice"))
     assert (await runs.result(run_id)).state is RunState.COMPLETED
     status = await runs.status(run_id)
+    await wait_for_stored_state(sessions, run_id, "COMPLETED")
 
     with sessions() as session:
         row = repository.get_run(session, run_id)

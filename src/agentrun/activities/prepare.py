@@ -27,7 +27,8 @@ class PrepareActivities:
         if self._recorder is not None and request.status is not None:
             await self._recorder.write_status(request.status)
         result = self._resolve(request)
-        return result.model_copy(update={"record": self._recorder is not None})
+        recording = self._recorder is not None
+        return result.model_copy(update={"record": recording, "record_in_worker": recording})
 
     def _resolve(self, request: PrepareInput) -> PrepareResult:
         try:

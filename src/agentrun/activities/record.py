@@ -40,6 +40,12 @@ class RunRecorder:
             tool_calls=len(status.tool_calls),
         )
 
+    def submit_status(self, status: RunStatus) -> None:
+        """Queue the run as ``status`` shows it, without waiting: how a workflow hands over its
+        record (from the workflow task's thread, so no event and no activity per flush)."""
+        run, items = status_rows(status)
+        self._writer.submit(Write(runs=[run], items=items))
+
     async def close(self) -> None:
         await asyncio.to_thread(self._writer.close)
 

@@ -62,6 +62,9 @@ def define_tool(
     approval_above: dict[str, float] | None = None,
     risk: RiskLevel = RiskLevel.LOW,
     retention: RetentionClass = RetentionClass.BUSINESS_90D,
+    untrusted_output: bool = False,
+    private_data: bool = False,
+    exfiltration: bool = False,
 ) -> ToolDefinition:
     """Declare a tool once: its contract is derived from the pydantic models and options."""
     contract = ToolContract(
@@ -79,6 +82,9 @@ def define_tool(
         approval_above=approval_above or {},
         risk=risk,
         retention=retention,
+        untrusted_output=untrusted_output,
+        private_data=private_data,
+        exfiltration=exfiltration,
     )
     return ToolDefinition(contract=contract, params_model=params, output_model=output, fn=fn)
 

@@ -22,6 +22,8 @@ QUERY_STATUS: Final = "status"
 ACTIVITY_PREPARE_RUN: Final = "agentrun.prepare_run"
 ACTIVITY_MODEL_CALL: Final = "agentrun.model_call"
 ACTIVITY_RECORD_RUN: Final = "agentrun.record_run"
+# The worker-side function a run hands its status to, instead of a record activity.
+EXTERN_RECORD_RUN: Final = "agentrun.record_run"
 ACTIVITY_RETENTION_PURGE: Final = "retention.purge"
 TOOL_ACTIVITY_PREFIX: Final = "tool."
 

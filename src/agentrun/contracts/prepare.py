@@ -31,3 +31,6 @@ class PrepareResult(BaseModel):
     # Whether the worker keeps a run record, recorded in history with the rest: runs that began
     # before the store existed decode it as False and replay without flushing.
     record: bool = False
+    # Whether the run hands its record to the worker directly (no local activity, no event):
+    # recorded here so runs that began with the record activity replay with it.
+    record_in_worker: bool = False

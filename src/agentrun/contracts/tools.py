@@ -61,6 +61,14 @@ class ToolPolicy(BaseModel):
     # Approval also required when a numeric param exceeds its threshold, e.g. {"amount": 100}.
     approval_above: dict[str, float] = Field(default_factory=dict)
     risk: RiskLevel = RiskLevel.LOW
+    # Trust labels for the guardrails (SPEC §8): what the tool's output is and what it can do.
+    # untrusted_output: its output is content from outside (web, email, documents) that may carry
+    # injected instructions; private_data: it reads customer or other private data;
+    # exfiltration: it can send data out of the system (email, HTTP, uploads). A run that has
+    # seen both of the first two may not call an exfiltration tool without approval.
+    untrusted_output: bool = False
+    private_data: bool = False
+    exfiltration: bool = False
 
     @model_validator(mode="after")
     def _fallback_is_another_tool(self) -> "ToolPolicy":

@@ -20,7 +20,14 @@ from pydantic import ValidationError
 from agentrun.contracts.review import Decision, ReviewDecision
 from agentrun.contracts.runs import RunRequest
 from agentrun.contracts.states import RunState
-from agentrun.workers import cli_report, cli_retention, cli_runs, cli_store, telemetry
+from agentrun.workers import (
+    cli_reconcile,
+    cli_report,
+    cli_retention,
+    cli_runs,
+    cli_store,
+    telemetry,
+)
 from agentrun.workers.cli_common import (
     AddressOpt,
     CliError,
@@ -53,6 +60,7 @@ app.add_typer(cli_store.db_app, name="db")
 app.add_typer(cli_store.audit_app, name="audit")
 app.add_typer(cli_retention.retention_app, name="retention")
 app.command("report")(cli_report.report)
+app.command("reconcile")(cli_reconcile.reconcile)
 
 # pydantic field -> the option a user typed, so validation errors name what to fix.
 REQUEST_OPTIONS = {

@@ -23,6 +23,7 @@ from agentrun.store import migrate
 from agentrun.store.db import make_engine, redacted, session_factory
 from agentrun.store.writer import BackgroundWriter
 from agentrun.workers.log_context import LogContextInterceptor
+from agentrun.workers.record_interceptor import RecordInterceptor
 from agentrun.workers.settings import Settings
 from agentrun.workers.telemetry import TRACER_NAME, worker_interceptors
 from agentrun.workflows.agent_run import AgentRunWorkflow
@@ -140,7 +141,11 @@ def build_worker(
             *build_tool_activities(registry, settings.data_dir, prices, tracer, recorder),
         ],
         # Log context outermost: it wraps the tracing spans, so tool log lines carry both.
-        interceptors=[LogContextInterceptor(), *worker_interceptors(client, tracer_provider)],
+        interceptors=[
+            LogContextInterceptor(),
+            *worker_interceptors(client, tracer_provider),
+            *([RecordInterceptor(recorder)] if recorder is not None else []),
+        ],
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.sticky_queue_timeout_s),
         max_concurrent_activities=settings.max_concurrent_activities,
         max_cached_workflows=settings.max_cached_workflows,

@@ -94,6 +94,7 @@ class AgentRunWorkflow:
         self._failure: Failure | None = None
         self._metrics: RunMetrics | None = None
         self._record = False  # set from PREPARING's (recorded) result
+        self._record_in_worker = False  # likewise: flush without the record activity
 
     # ----------------------------------------------------------------- the lifecycle
 
@@ -118,8 +119,11 @@ class AgentRunWorkflow:
 
     async def _flush(self) -> None:
         """Flush the run record: only when the run waits for a person or ends, never per
-        transition (one local activity, one event), and only on workers that keep a record."""
-        if self._record:
+        transition, and only on workers that keep a record. Runs that began with the record
+        activity (one local activity, one event per flush) keep it, so they replay."""
+        if self._record_in_worker:
+            calls.hand_over(self.status())
+        elif self._record:
             await calls.record(self.status(), self._log_fields())
 
     async def _prepare(self) -> tuple[RunPlan, dict[str, Any]]:
@@ -127,6 +131,7 @@ class AgentRunWorkflow:
         request = self._request
         prepared = await calls.prepare(request, self.status())
         self._record = prepared.record
+        self._record_in_worker = prepared.record_in_worker
         if prepared.problem is not None or prepared.plan is None or prepared.input is None:
             problem = prepared.problem
             raise RunFailure(

@@ -13,7 +13,11 @@ from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.agents import StateDeadlines
-    from agentrun.contracts.names import ACTIVITY_PREPARE_RUN, ACTIVITY_RECORD_RUN
+    from agentrun.contracts.names import (
+        ACTIVITY_PREPARE_RUN,
+        ACTIVITY_RECORD_RUN,
+        EXTERN_RECORD_RUN,
+    )
     from agentrun.contracts.prepare import PrepareInput, PrepareResult
     from agentrun.contracts.runs import RecordAck, RunRequest, RunStatus
     from agentrun.contracts.states import FailureCategory
@@ -50,6 +54,21 @@ async def prepare(request: RunRequest, status: RunStatus) -> PrepareResult:
             FailureCategory.INTERNAL, f"agent could not be prepared: {message}"
         ) from None
     return prepared
+
+
+def hand_over(status: RunStatus) -> None:
+    """Give the run's status to the worker's record writer: no activity, no history event.
+
+    Only while the run makes progress, never while it replays (the flush was done when the
+    step first ran); a worker without a store has no writer, and the run goes on without it.
+    What a killed worker had not yet written, the next flush of the run writes again (every
+    flush carries the whole record), and ``agentrun db reconcile`` rewrites runs that ended.
+    """
+    if workflow.unsafe.is_replaying():
+        return
+    submit = workflow.extern_functions().get(EXTERN_RECORD_RUN)
+    if submit is not None:
+        submit(status)
 
 
 async def record(status: RunStatus, log_fields: dict[str, str]) -> None:
