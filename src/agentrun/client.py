@@ -24,6 +24,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.converter import DataConverter
 from temporalio.exceptions import (
     ApplicationError,
     CancelledError,
@@ -61,13 +62,17 @@ async def connect(
     *,
     interceptors: Sequence[Interceptor] = (),
     runtime: Runtime | None = None,
+    data_converter: DataConverter = DATA_CONVERTER,
 ) -> Client:
-    """A client on our converter; workers add tracing interceptors and a metrics runtime."""
+    """A client on our converter; workers add tracing interceptors and a metrics runtime.
+
+    Pass ``agentrun.converter.data_converter(settings)`` where payloads may be encrypted.
+    """
     try:
         return await Client.connect(
             address,
             namespace=namespace,
-            data_converter=DATA_CONVERTER,
+            data_converter=data_converter,
             interceptors=interceptors,
             runtime=runtime,
         )
@@ -93,9 +98,13 @@ class AgentRunClient:
         task_queue: str = TASK_QUEUE,
         *,
         interceptors: Sequence[Interceptor] = (),
+        data_converter: DataConverter = DATA_CONVERTER,
     ) -> "AgentRunClient":
         """With a TracingInterceptor, the runs it starts are traced from the caller's span."""
-        return cls(await connect(address, namespace, interceptors=interceptors), task_queue)
+        temporal = await connect(
+            address, namespace, interceptors=interceptors, data_converter=data_converter
+        )
+        return cls(temporal, task_queue)
 
     async def start(self, request: RunRequest) -> str:
         """Start a run and return its id; the same ``request_id`` never starts a second run."""

@@ -30,12 +30,16 @@ def test_engine_creation_never_migrates(fresh_url: str) -> None:
 
 def test_upgrade_creates_every_table_and_downgrade_removes_them(fresh_url: str) -> None:
     head = migrate.head_revision()
-    assert head == "0002"
+    assert head == "0004"
     assert migrate.upgrade(fresh_url) == head
     assert set(STORE_TABLES) <= table_names(fresh_url)
     assert migrate.upgrade(fresh_url) == head  # a second upgrade is a no-op
     assert migrate.downgrade(fresh_url, "0001") == "0001"
-    assert set(STORE_TABLES) - table_names(fresh_url) == {"conversation_messages"}
+    assert set(STORE_TABLES) - table_names(fresh_url) == {
+        "conversation_messages",
+        "api_keys",
+        "governance_events",
+    }
     assert migrate.downgrade(fresh_url, "base") is None
     assert table_names(fresh_url) <= {"alembic_version"}
     assert migrate.upgrade(fresh_url, "0001") == "0001"

@@ -89,6 +89,7 @@ def test_purge_removes_expired_runs_and_the_chain_prefix(
         "model_calls": 1,
         "reviews": 1,
         "conversation_messages": 1,
+        "governance_events": 0,
         "runs": 2,
         "audit_events": PREFIX_END,
     }

@@ -12,6 +12,7 @@ from agentrun.contracts.names import AGENT_RUN_WORKFLOW
 from agentrun.contracts.runs import RunRequest, RunResult
 from agentrun.contracts.states import RunState
 from agentrun.converter import DATA_CONVERTER
+from agentrun.workers.worker import WORKFLOW_RUNNER, preload_phone_metadata
 from agentrun.workflows.agent_run import AgentRunWorkflow
 from agentrun.workflows.retention import RetentionPurgeWorkflow
 
@@ -29,8 +30,11 @@ def test_histories_are_checked_in() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
     # The replayer picks the workflow by the type its history names.
+    preload_phone_metadata()  # as a worker does before running any workflow
     replayer = Replayer(
-        workflows=[AgentRunWorkflow, RetentionPurgeWorkflow], data_converter=DATA_CONVERTER
+        workflows=[AgentRunWorkflow, RetentionPurgeWorkflow],
+        data_converter=DATA_CONVERTER,
+        workflow_runner=WORKFLOW_RUNNER,
     )
     result = await replayer.replay_workflow(_load(path), raise_on_replay_failure=True)
     assert result.replay_failure is None

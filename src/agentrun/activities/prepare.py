@@ -4,9 +4,14 @@ Runs as a local activity: one marker event in history holding the run plan (the 
 workflow acts on); prompts, tool schemas and the model script stay on the worker.
 """
 
+import asyncio
 import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 from temporalio import activity
 
 from agentrun.activities.errors import first_problem
@@ -15,12 +20,22 @@ from agentrun.agents.registry import AgentRegistry, RegistryError
 from agentrun.contracts.names import ACTIVITY_PREPARE_RUN
 from agentrun.contracts.prepare import InputProblem, PrepareInput, PrepareResult
 from agentrun.contracts.runs import MAX_INPUT_BYTES
+from agentrun.logic.policy import PolicyEngine
+from agentrun.store.models import RunRow
 
 
 class PrepareActivities:
-    def __init__(self, registry: AgentRegistry, recorder: RunRecorder | None = None) -> None:
+    def __init__(
+        self,
+        registry: AgentRegistry,
+        recorder: RunRecorder | None = None,
+        sessions: Callable[[], Session] | None = None,
+        grant_keys: dict[str, str] | None = None,
+    ) -> None:
         self._registry = registry
         self._recorder = recorder
+        self._sessions = sessions
+        self._grant_keys = grant_keys
 
     @activity.defn(name=ACTIVITY_PREPARE_RUN)
     async def prepare_run(self, request: PrepareInput) -> PrepareResult:
@@ -28,7 +43,31 @@ class PrepareActivities:
             await self._recorder.write_status(request.status)
         result = self._resolve(request)
         recording = self._recorder is not None
-        return result.model_copy(update={"record": recording, "record_in_worker": recording})
+        update: dict[str, object] = {"record": recording, "record_in_worker": recording}
+        if self._grant_keys is not None:
+            update["grant_keys"] = self._grant_keys
+        if result.plan is not None and result.plan.policies and request.status is not None:
+            window = PolicyEngine.compile(result.plan.policies).rate_limit_window
+            if window is not None:
+                update["tenant_runs_in_window"] = await asyncio.to_thread(
+                    self._tenant_runs, request.status.tenant_id, request.status.run_id, window
+                )
+        return result.model_copy(update=update)
+
+    def _tenant_runs(self, tenant_id: str, run_id: str, window: timedelta) -> int | None:
+        """Runs the tenant started in the window before this one; None without a store (the
+        rate-limit rule then cannot be evaluated, and the engine denies: fail closed)."""
+        if self._sessions is None:
+            return None
+        since = datetime.now(UTC) - window
+        with self._sessions() as session:
+            return session.exec(
+                select(func.count())
+                .select_from(RunRow)
+                .where(col(RunRow.tenant_id) == tenant_id)
+                .where(col(RunRow.started_at) >= since)
+                .where(col(RunRow.run_id) != run_id)
+            ).one()
 
     def _resolve(self, request: PrepareInput) -> PrepareResult:
         try:

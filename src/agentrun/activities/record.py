@@ -1,11 +1,12 @@
-"""Writing the run record: tool and model activities write their own rows, and one local
-activity flushes the run, its transitions and reviews when the run waits for a person or ends.
+"""Writing the run record: tool and model activities write their own rows, and the run hands
+its status to the worker (an extern function, no activity) when it waits for a person or ends.
 
 Every write is idempotent on its natural key, so retries and replays never add a second row.
 Activity-side rows go through the write-behind :class:`BackgroundWriter` and never wait or fail
-their activity (a retry would repeat a tool's side effect); the PREPARING write and the flushes
-wait for their batch, so the run's row exists before its children and its record is complete
-when it ends. The final flush writes each call's last attempt again from the run status.
+their activity (a retry would repeat a tool's side effect); the PREPARING write waits for its
+batch, so the run's row exists before its children. The hand-over does not wait: every one
+carries the whole record (each call's last attempt included), and ``agentrun reconcile``
+repairs a run whose last hand-over a killed worker lost.
 """
 
 import asyncio
@@ -14,9 +15,11 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio import activity
 
+from agentrun.contracts.governance import GovernanceEvent
 from agentrun.contracts.names import ACTIVITY_RECORD_RUN
 from agentrun.contracts.runs import RecordAck, RunStatus
 from agentrun.contracts.tools import RetentionClass, ToolInput
+from agentrun.logic.redaction import redact_text
 from agentrun.store import repository
 from agentrun.store.models import RunRow
 from agentrun.store.rows import RowItem
@@ -45,6 +48,11 @@ class RunRecorder:
         record (from the workflow task's thread, so no event and no activity per flush)."""
         run, items = status_rows(status)
         self._writer.submit(Write(runs=[run], items=items))
+
+    def submit_governance(self, run_id: str, event: GovernanceEvent) -> None:
+        """Queue one governance event of a run (a refused review the run never saw)."""
+        item = repository.governance_item(run_id=run_id, event=_redacted(event))
+        self._writer.submit(Write(items=[item]))
 
     async def close(self) -> None:
         await asyncio.to_thread(self._writer.close)
@@ -119,7 +127,7 @@ def status_rows(status: RunStatus) -> tuple[RunRow, list[RowItem]]:
         started_at=first.at,
         version=status.version,
         failure_category=failure.category.value if failure else None,
-        failure_message=failure.message if failure else None,
+        failure_message=redact_text(failure.message).text if failure else None,
         finished_at=last.at if status.state.terminal else None,
         human_override=status.human_override,
         input_tokens=status.usage.tokens.input_tokens,
@@ -133,7 +141,7 @@ def status_rows(status: RunStatus) -> tuple[RunRow, list[RowItem]]:
             source=transition.source.value if transition.source else None,
             target=transition.target.value,
             at=transition.at,
-            reason=transition.reason,
+            reason=redact_text(transition.reason).text if transition.reason else None,
         )
         for seq, transition in enumerate(status.transitions)
     ]
@@ -151,7 +159,7 @@ def status_rows(status: RunStatus) -> tuple[RunRow, list[RowItem]]:
                 automatic=review.automatic,
                 escalated=review.escalated,
                 human_override=review.human_override,
-                comment=review.comment,
+                comment=redact_text(review.comment).text if review.comment else None,
             )
         )
     items.extend(
@@ -169,7 +177,29 @@ def status_rows(status: RunStatus) -> tuple[RunRow, list[RowItem]]:
         )
         for call in status.tool_calls
     )
+    items.extend(
+        repository.governance_item(run_id=status.run_id, event=_redacted(event))
+        for event in status.governance
+    )
+    items.extend(
+        repository.governance_item(
+            run_id=status.run_id,
+            event=GovernanceEvent(
+                event_id=f"signal-{number}",
+                kind="review_refused",
+                at=refused.at,
+                reason=redact_text(refused.reason).text,
+                actor=refused.reviewer,
+            ),
+        )
+        for number, refused in enumerate(status.rejected_reviews, start=1)
+    )
     return run, items
+
+
+def _redacted(event: GovernanceEvent) -> GovernanceEvent:
+    """A decision's reason may quote what the rule looked at (an address, an amount)."""
+    return event.model_copy(update={"reason": redact_text(event.reason).text})
 
 
 class RecordActivities:

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agentrun.contracts.policy import PolicyDocument
 from agentrun.contracts.tools import ToolContract, ToolPolicy
 
 
@@ -137,6 +138,8 @@ class RunPlan(BaseModel):
     deadlines: StateDeadlines
     escalation: EscalationPolicy
     reviewers: tuple[str, ...]
+    # The guardrail policies in force (SPEC §8), evaluated in the workflow at each checkpoint.
+    policies: tuple[PolicyDocument, ...] = ()
 
     @property
     def ref(self) -> AgentRef:
@@ -162,6 +165,8 @@ class AgentSpec(BaseModel):
     deadlines: StateDeadlines = StateDeadlines()
     escalation: EscalationPolicy = EscalationPolicy()
     reviewers: tuple[str, ...] = ()
+    # Guardrail policies that apply to this agent (policy files, loaded and validated).
+    policies: tuple[PolicyDocument, ...] = ()
 
     @property
     def ref(self) -> AgentRef:
@@ -184,6 +189,7 @@ class AgentSpec(BaseModel):
             deadlines=self.deadlines,
             escalation=self.escalation,
             reviewers=self.reviewers,
+            policies=self.policies,
         )
 
     @model_validator(mode="after")

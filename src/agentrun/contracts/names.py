@@ -24,6 +24,10 @@ ACTIVITY_MODEL_CALL: Final = "agentrun.model_call"
 ACTIVITY_RECORD_RUN: Final = "agentrun.record_run"
 # The worker-side function a run hands its status to, instead of a record activity.
 EXTERN_RECORD_RUN: Final = "agentrun.record_run"
+# The worker-side function that audits a review decision an update validator refused.
+EXTERN_AUDIT_REFUSAL: Final = "agentrun.audit_refusal"
+# The ApplicationError type of a review decision the run refused.
+REVIEW_REFUSED: Final = "ReviewRefused"
 ACTIVITY_RETENTION_PURGE: Final = "retention.purge"
 TOOL_ACTIVITY_PREFIX: Final = "tool."
 

@@ -34,3 +34,8 @@ class PrepareResult(BaseModel):
     # Whether the run hands its record to the worker directly (no local activity, no event):
     # recorded here so runs that began with the record activity replay with it.
     record_in_worker: bool = False
+    # Runs the tenant started in the plan's rate-limit window (None: no rate limit in force).
+    tenant_runs_in_window: int | None = None
+    # With auth required: the public keys grants must be signed with (kid -> base64 key).
+    # Public on purpose: history may hold them; the signing keys never leave the CLI side.
+    grant_keys: dict[str, str] | None = None

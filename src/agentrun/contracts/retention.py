@@ -43,6 +43,8 @@ class ClassPurge(BaseModel):
     reviews: int = 0
     # The run's conversation (model messages), kept in the store beside its record.
     messages: int = 0
+    # Its policy decisions and refused review decisions.
+    governance_events: int = 0
     sample_run_ids: list[str] = Field(default_factory=list)
 
 

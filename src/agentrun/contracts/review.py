@@ -28,6 +28,8 @@ class ReviewDecision(BaseModel):
     comment: str | None = Field(default=None, max_length=10_000)
     output: dict[str, Any] | None = None
     review_id: str | None = None
+    # A signed review grant (``agentrun.logic.grants``): who decided, proven by key, not by name.
+    token: str | None = Field(default=None, min_length=1, max_length=4096)
 
     @model_validator(mode="after")
     def _decision_has_what_it_needs(self) -> "ReviewDecision":
@@ -48,7 +50,7 @@ class ReviewAck(BaseModel):
     next_state: str
 
 
-GateKind = Literal["final", "tool_approval", "budget"]
+GateKind = Literal["final", "tool_approval", "budget", "policy"]
 
 
 class PendingReview(BaseModel):

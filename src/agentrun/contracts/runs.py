@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentrun.contracts.agents import Budget
+from agentrun.contracts.governance import GovernanceEvent
 from agentrun.contracts.model import TokenUsage
 from agentrun.contracts.review import PendingReview, RejectedReview, ReviewRecord
 from agentrun.contracts.states import FailureCategory, RunState, Transition, time_in_states
@@ -30,6 +31,8 @@ class RunRequest(BaseModel):
     request_id: str | None = Field(default=None, min_length=1, max_length=200)
     # A caller may tighten the agent's budget for this run, never loosen it.
     budget: Budget | None = None
+    # A signed start grant (``agentrun.logic.grants``), required when auth is on.
+    grant: str | None = Field(default=None, min_length=1, max_length=4096)
 
 
 class Failure(BaseModel):
@@ -67,6 +70,8 @@ class RunStatus(BaseModel):
     pending_review: PendingReview | None = None
     reviews: list[ReviewRecord] = Field(default_factory=list)
     rejected_reviews: list[RejectedReview] = Field(default_factory=list)
+    # Policy decisions and refused review decisions, each an audit event.
+    governance: list[GovernanceEvent] = Field(default_factory=list)
     usage: Usage = Usage()
     budget: Budget | None = None
     output: dict[str, Any] | None = None

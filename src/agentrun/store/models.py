@@ -224,6 +224,49 @@ class ConversationMessageRow(SQLModel, table=True):
     message: str = Field(sa_type=Text)
 
 
+class ApiKeyRow(SQLModel, table=True):
+    """An API key (``agentrun.store.keys``): who holds it, never what it is.
+
+    Only the SHA-256 of the key's secret is kept; the secret is 256 random bits, so a plain
+    hash is as good as a slow one and lets every request be checked in microseconds. A revoked
+    key stays, so the audit trail's key ids keep naming someone.
+    """
+
+    __tablename__ = "api_keys"
+
+    key_id: str = Field(primary_key=True)
+    name: str
+    role: str
+    tenant: str = Field(index=True)
+    secret_sha256: str
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class GovernanceEventRow(SQLModel, table=True):
+    """A policy decision or a refused review decision (``contracts.governance``)."""
+
+    __tablename__ = "governance_events"
+    __table_args__ = (
+        UniqueConstraint("run_id", "event_id", name="uq_governance_events_run_event"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = _run_fk("governance_events")
+    event_id: str
+    kind: str
+    at: datetime = Field(sa_type=UTCDateTime)
+    reason: str = Field(sa_type=Text)
+    checkpoint: str | None = None
+    verdict: str | None = None
+    rule_id: str | None = None
+    policy_id: str | None = None
+    policy_version: str | None = None
+    policy_digest: str | None = None
+    actor: str | None = None
+    tool: str | None = None
+
+
 STORE_TABLES: tuple[str, ...] = (
     "runs",
     "run_transitions",
@@ -234,4 +277,6 @@ STORE_TABLES: tuple[str, ...] = (
     "audit_anchors",
     "agent_versions",
     "conversation_messages",
+    "api_keys",
+    "governance_events",
 )

@@ -17,9 +17,11 @@ from typing import Concatenate, ParamSpec
 from sqlalchemy import literal_column
 from sqlmodel import Session, SQLModel
 
+from agentrun.contracts.governance import GovernanceEvent
 from agentrun.contracts.tools import RetentionClass
 from agentrun.store.audit import AuditKind
 from agentrun.store.models import (
+    GovernanceEventRow,
     ModelCallRow,
     ReviewRow,
     RunRow,
@@ -295,3 +297,28 @@ record_transition = _recorder(transition_item)
 record_tool_call = _recorder(tool_call_item)
 record_model_call = _recorder(model_call_item)
 record_review = _recorder(review_item)
+
+
+def governance_item(
+    *,
+    run_id: str,
+    event: GovernanceEvent,
+    retention: RetentionClass = RetentionClass.BUSINESS_90D,
+) -> RowItem:
+    """A policy decision or a refused review: the audit actor is who acted, else the policy."""
+    values = {"run_id": run_id, **event.model_dump()}
+    action = (
+        f"{event.checkpoint}:{event.verdict}"
+        if event.kind == "policy_decision"
+        else "review_refused"
+    )
+    return RowItem(
+        table_of(GovernanceEventRow),
+        values,
+        ("run_id", "event_id"),
+        kind=AuditKind.POLICY,
+        actor=event.actor or event.policy_id or "policy",
+        action=action,
+        at=event.at,
+        retention=retention,
+    )

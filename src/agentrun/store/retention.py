@@ -31,6 +31,7 @@ from agentrun.store.audit import (
 from agentrun.store.models import (
     AuditEventRow,
     ConversationMessageRow,
+    GovernanceEventRow,
     ModelCallRow,
     ReviewRow,
     RunRow,
@@ -53,6 +54,7 @@ CHILDREN: dict[str, type[SQLModel]] = {
     "model_calls": ModelCallRow,
     "reviews": ReviewRow,
     "messages": ConversationMessageRow,
+    "governance_events": GovernanceEventRow,
 }
 
 

@@ -21,6 +21,9 @@ from agentrun.contracts.review import Decision, ReviewDecision
 from agentrun.contracts.runs import RunRequest
 from agentrun.contracts.states import RunState
 from agentrun.workers import (
+    cli_codec,
+    cli_keys,
+    cli_policy,
     cli_reconcile,
     cli_report,
     cli_retention,
@@ -61,6 +64,11 @@ app.add_typer(cli_store.audit_app, name="audit")
 app.add_typer(cli_retention.retention_app, name="retention")
 app.command("report")(cli_report.report)
 app.command("reconcile")(cli_reconcile.reconcile)
+app.add_typer(cli_keys.keys_app, name="keys")
+app.command("sign-review")(cli_keys.review_sign)
+app.add_typer(cli_policy.policy_app, name="policy")
+app.add_typer(cli_codec.codec_app, name="codec")
+app.command("codec-server")(cli_codec.codec_server)
 
 # pydantic field -> the option a user typed, so validation errors name what to fix.
 REQUEST_OPTIONS = {
@@ -93,6 +101,7 @@ def server(
     in_memory: Annotated[
         bool, typer.Option("--in-memory", help="Keep nothing: runs vanish when it stops.")
     ] = False,
+    ui_codec_endpoint: cli_codec.UiCodecEndpointOpt = None,
     address: AddressOpt = None,
     namespace: NamespaceOpt = None,
     json_output: JsonOpt = False,
@@ -110,7 +119,12 @@ def server(
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     dev = DevServer.from_settings(
-        settings, port=port, ui_port=ui_port, db_file=db_file, in_memory=in_memory
+        settings,
+        port=port,
+        ui_port=ui_port,
+        db_file=db_file,
+        in_memory=in_memory,
+        ui_codec_endpoint=ui_codec_endpoint,
     )
     dev.start()
     try:
@@ -148,6 +162,7 @@ def worker(
 async def _worker(settings: Settings, json_output: bool) -> None:
     # Imported here: tracing and the worker are heavy, and only this command needs them.
     from agentrun.client import connect  # noqa: PLC0415
+    from agentrun.converter import data_converter  # noqa: PLC0415
     from agentrun.workers.worker import run_worker  # noqa: PLC0415
 
     telemetry.configure_tracing(settings)  # first: the interceptor's spans need the provider
@@ -156,6 +171,7 @@ async def _worker(settings: Settings, json_output: bool) -> None:
         settings.temporal_namespace,
         interceptors=telemetry.tracing_interceptors(),
         runtime=telemetry.build_runtime(settings),
+        data_converter=data_converter(settings),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -233,11 +249,15 @@ def run(
             "a review keeps this waiting until someone decides.",
         ),
     ] = False,
+    api_key: cli_keys.ApiKeyOpt = None,
     address: AddressOpt = None,
     namespace: NamespaceOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Start a run and report its first settled state (with --wait: its result).
+
+    With --api-key (a runner's), the request carries a signed start grant: workers that require
+    auth start no run without one.
 
     An unknown agent or invalid input fails the run in PREPARING; that is reported here as an
     error with a non-zero exit.
@@ -257,6 +277,8 @@ def run(
         request = RunRequest.model_validate(fields)
     except ValidationError as err:
         raise CliError(validation_message(err, REQUEST_OPTIONS)) from None
+    if api_key:
+        request = cli_keys.sign_start(settings, api_key=api_key, request=request)
     asyncio.run(cli_runs.start_run(settings, request, wait, json_output))
 
 
@@ -309,7 +331,12 @@ def review(
     *,
     run_id: Annotated[str, typer.Argument(help="The run waiting for a review.")],
     decision: Annotated[Decision, typer.Option("--decision", case_sensitive=False)],
-    reviewer: Annotated[str, typer.Option("--reviewer", help="Who decides (must be allowed).")],
+    reviewer: Annotated[
+        str | None,
+        typer.Option(
+            "--reviewer", help="Who decides (must be allowed); with --api-key: the key's holder."
+        ),
+    ] = None,
     comment: Annotated[
         str | None, typer.Option("--comment", help="Required for request_changes.")
     ] = None,
@@ -327,15 +354,21 @@ def review(
             "recorded in the run's status (this command watches it for a few seconds).",
         ),
     ] = False,
+    api_key: cli_keys.ApiKeyOpt = None,
     address: AddressOpt = None,
     namespace: NamespaceOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Approve, reject, request changes to, or edit the output of a waiting run."""
+    """Approve, reject, request changes to, or edit the output of a waiting run.
+
+    With --api-key the decision is signed (needs --review-id) and the key's holder decides.
+    """
     settings = build_settings(address, namespace)
+    if reviewer is None and not api_key:
+        raise CliError("--reviewer: required (or sign the decision with --api-key)")
     fields: dict[str, Any] = {
         "decision": decision,
-        "reviewer": reviewer,
+        "reviewer": reviewer or "?",  # with --api-key: replaced by the key's holder
         "comment": comment,
         "output": parse_json_object(output, "--output") if output is not None else None,
         "review_id": review_id,
@@ -344,6 +377,15 @@ def review(
         payload = ReviewDecision.model_validate(fields)
     except ValidationError as err:
         raise CliError(validation_message(err, REVIEW_OPTIONS)) from None
+    if api_key:
+        payload, _ = cli_keys.sign_review(
+            settings,
+            api_key=api_key,
+            run_id=run_id,
+            decision=payload,
+            ttl=cli_keys.parse_ttl(cli_keys.DEFAULT_TTL),
+            claimed_reviewer=reviewer,
+        )
     asyncio.run(cli_runs.submit_review(settings, run_id, payload, as_signal, json_output))
 
 

@@ -20,7 +20,9 @@ from temporalio.service import RPCError
 
 from agentrun.agents.registry import RegistryError
 from agentrun.client import AgentRunClient, AgentRunError
+from agentrun.codec_keys import CodecError
 from agentrun.contracts.runs import Failure, RunStatus
+from agentrun.converter import data_converter
 from agentrun.workers import telemetry
 from agentrun.workers.devserver import DevServerError
 from agentrun.workers.settings import Settings
@@ -147,7 +149,7 @@ def guarded(fn: Callable[P, None]) -> Callable[P, None]:
             fn(*args, **kwargs)
         except typer.Exit:
             raise
-        except (CliError, AgentRunError, DevServerError, RegistryError) as err:
+        except (CliError, AgentRunError, DevServerError, RegistryError, CodecError) as err:
             fail(str(err))
         except ValidationError as err:
             fail(validation_message(err))
@@ -178,6 +180,7 @@ async def open_client(settings: Settings) -> AgentRunClient:
         settings.temporal_namespace,
         settings.task_queue,
         interceptors=interceptors,
+        data_converter=data_converter(settings),
     )
 
 

@@ -28,6 +28,7 @@ from agentrun.client import AgentRunClient, AgentRunError
 from agentrun.contracts.review import Decision, ReviewDecision
 from agentrun.contracts.runs import RunRequest, RunStatus
 from agentrun.contracts.states import RunState
+from agentrun.converter import data_converter
 from agentrun.store import migrate
 from agentrun.workers.cli_common import CliError
 from agentrun.workers.cli_render import duration, state_text
@@ -307,7 +308,10 @@ async def _demo(
     worker_task: asyncio.Task[None] | None = None
     try:
         client = await AgentRunClient.connect(
-            server.address, settings.temporal_namespace, settings.task_queue
+            server.address,
+            settings.temporal_namespace,
+            settings.task_queue,
+            data_converter=data_converter(settings),
         )
         worker_task = asyncio.create_task(run_worker(client.temporal, settings, stop))
         if settings.store_enabled:

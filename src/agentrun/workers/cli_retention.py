@@ -69,7 +69,8 @@ def plan_table(plan: PurgePlan, dry_run: bool) -> Table:
     table = Table(title=f"Retention purge at {stamp(plan.now)}: {what}", title_justify="left")
     table.add_column("class")
     table.add_column("expired before")
-    for column in ("runs", "transitions", "tool calls", "model calls", "reviews", "messages"):
+    columns = ("runs", "transitions", "tool calls", "model calls", "reviews", "messages", "policy")
+    for column in columns:
         table.add_column(column, justify="right")
     table.add_column("audit events", justify="right")
     table.add_column("events waiting", justify="right")
@@ -83,6 +84,7 @@ def plan_table(plan: PurgePlan, dry_run: bool) -> Table:
             str(c.model_calls),
             str(c.reviews),
             str(c.messages),
+            str(c.governance_events),
             str(c.audit_events),
             str(c.blocked_events),
         )
@@ -199,8 +201,13 @@ async def _schedule(
     settings: Settings, every: timedelta, *, pause: bool, delete: bool, json_output: bool
 ) -> None:
     from agentrun.client import connect  # noqa: PLC0415 -- only this command talks to Temporal
+    from agentrun.converter import data_converter  # noqa: PLC0415 -- as above
 
-    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    client = await connect(
+        settings.temporal_address,
+        settings.temporal_namespace,
+        data_converter=data_converter(settings),
+    )
     body: dict[str, object] = {"schedule_id": RETENTION_SCHEDULE_ID}
     if delete:
         await _delete(client)

@@ -111,6 +111,7 @@ class DevServer:
         log_level: str = "warn",
         startup_timeout_s: float = STARTUP_TIMEOUT_S,
         extra_args: Sequence[str] = (),
+        ui_codec_endpoint: str | None = None,
     ) -> None:
         self.port = port
         self.ui_port = ui_port
@@ -122,6 +123,11 @@ class DevServer:
         self.log_level = log_level
         self.startup_timeout_s = startup_timeout_s
         self.extra_args = tuple(extra_args)
+        # The UI decodes payloads through this codec server (agentrun codec-server). The dev
+        # server hands its UI only the endpoint, never "include credentials" (it reads no UI
+        # config or env for it), so operators log in at <endpoint>/login and switch that on in
+        # the UI's Codec Server settings (README, "Encrypted payloads").
+        self.ui_codec_endpoint = ui_codec_endpoint
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._log_start = 0
@@ -136,6 +142,7 @@ class DevServer:
         db_file: Path | None = None,
         in_memory: bool = False,
         headless: bool = False,
+        ui_codec_endpoint: str | None = None,
     ) -> "DevServer":
         """Persistent under ``settings.data_dir`` unless told otherwise."""
         if in_memory:
@@ -149,6 +156,7 @@ class DevServer:
             namespace=settings.temporal_namespace,
             headless=headless,
             log_file=settings.data_dir / LOG_FILENAME,
+            ui_codec_endpoint=ui_codec_endpoint,
         )
 
     # ----------------------------------------------------------------- properties
@@ -187,6 +195,8 @@ class DevServer:
             args.append("--headless")
         else:
             args += ["--ui-port", str(self.ui_port)]
+            if self.ui_codec_endpoint:
+                args += ["--ui-codec-endpoint", self.ui_codec_endpoint]
         if self.db_file is not None:
             args += ["--db-filename", str(self.db_file)]
             for pragma in SQLITE_PRAGMAS:

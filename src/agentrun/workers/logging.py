@@ -16,6 +16,7 @@ import temporalio.activity
 import temporalio.workflow
 from structlog.typing import EventDict, Processor
 
+from agentrun.logic.redaction import redact_event_dict
 from agentrun.workers.log_context import run_fields
 
 try:  # imported here, never lazily: log calls from workflow code run inside the sandbox
@@ -103,6 +104,9 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            # Last before rendering, so messages, fields and tracebacks alike: PII and secrets
+            # (emails, phones, cards, IBANs, SSNs, keys, tokens, passwords) never reach a log.
+            redact_event_dict,
             renderer,
         ],
     )

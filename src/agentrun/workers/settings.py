@@ -3,9 +3,10 @@
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AfterValidator, AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from agentrun.codec_keys import VALID_KEYRING, check_active_key
 from agentrun.contracts.names import TASK_QUEUE
 
 DEFAULT_AGENT_MODULES = ("agentrun.agents.refund",)
@@ -51,11 +52,29 @@ class Settings(BaseSettings):
     # Activities' record rows are written behind, batched at most this long; a killed worker
     # can lose this much of them (the final flush re-writes each tool call's last attempt).
     record_flush_interval_s: float = Field(default=0.1, gt=0, le=10)
+    # Payload encryption (README "Encrypted payloads"): comma-separated `kid:base64` entries of
+    # 32-byte keys (`agentrun codec keygen`); None: payloads reach Temporal in clear. A secret:
+    # masked in repr, logs and validation errors.
+    codec_keys: Annotated[SecretStr, VALID_KEYRING] | None = None
+    # The key id new payloads are encrypted under; None: the first of codec_keys. Every key
+    # still decrypts: rotate by adding a key and making it active, drop the old one only when
+    # no history still being read was written under it.
+    codec_active_key: Annotated[str | None, AfterValidator(check_active_key)] = None
+    # zlib before encrypting payloads over 1 KiB; off by default because ciphertext lengths then
+    # depend on the content (agentrun.codec says why that can matter).
+    codec_compress: bool = False
+    # Ed25519 key that signs review/start grants (PEM); None: the newest in data_dir/signing.
+    signing_key_file: Path | None = None
+    # More keys grants may be signed with, as "kid:base64" (comma-separated in the environment):
+    # the previous key while rotating, or the signing host's key on workers that lack it.
+    extra_public_keys: Annotated[tuple[str, ...], NoDecode] = ()
+    # Runs and reviews must carry a signed grant (SPEC §8); off: names are taken on trust.
+    auth_required: bool = False
 
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'agentrun.db'}"
 
-    @field_validator("agent_modules", mode="before")
+    @field_validator("agent_modules", "extra_public_keys", mode="before")
     @classmethod
     def _split_modules(cls, value: object) -> object:
         if isinstance(value, str):

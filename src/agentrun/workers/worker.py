@@ -5,10 +5,13 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+import phonenumbers
 from opentelemetry.sdk.trace import TracerProvider
+from phonenumbers.phonemetadata import PhoneMetadata
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from agentrun.activities.conversation import ConversationStore
 from agentrun.activities.model import ModelActivities
@@ -25,11 +28,36 @@ from agentrun.store.writer import BackgroundWriter
 from agentrun.workers.log_context import LogContextInterceptor
 from agentrun.workers.record_interceptor import RecordInterceptor
 from agentrun.workers.settings import Settings
+from agentrun.workers.signing import public_keys
 from agentrun.workers.telemetry import TRACER_NAME, worker_interceptors
 from agentrun.workflows.agent_run import AgentRunWorkflow
 from agentrun.workflows.retention import RetentionPurgeWorkflow
 
 WORKFLOWS: Sequence[type] = (AgentRunWorkflow, RetentionPurgeWorkflow)
+# Runs check grant signatures in their update validators. cryptography's Rust core can be
+# loaded once per process: when the sandbox imported it again (e.g. to raise InvalidSignature)
+# the process aborted. Passed through, every run uses the one copy (it keeps no run state).
+# phonenumbers (output redaction) likewise, with its metadata loaded before any run starts.
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "cryptography", "phonenumbers"
+    )
+)
+
+
+def preload_phone_metadata() -> None:
+    """Load every region's phone metadata now, outside any workflow.
+
+    phonenumbers loads a region's metadata on first use by importing a module under a lock it
+    does not release if that import fails; a first use inside a workflow sandbox (redacting a
+    run's output) deadlocked every later one. Loaded here, runs only read it. About 0.1 s.
+    """
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        PhoneMetadata.metadata_for_region(region)
+    for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS:
+        PhoneMetadata.metadata_for_nongeo_region(code)
+    for region in phonenumbers.SUPPORTED_SHORT_REGIONS:
+        PhoneMetadata.short_metadata_for_region(region)
 
 
 def build_registry(settings: Settings) -> AgentRegistry:
@@ -100,6 +128,7 @@ def build_worker(
 ) -> AgentRunWorker:
     """The worker; spans go to ``tracer_provider``, else to the global provider (if any)."""
     registry = registry or build_registry(settings)
+    preload_phone_metadata()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     for definition in registry.definitions():
         if definition.setup is not None:
@@ -122,7 +151,12 @@ def build_worker(
         if engine is not None
         else None
     )
-    prepare = PrepareActivities(registry, recorder)
+    prepare = PrepareActivities(
+        registry,
+        recorder,
+        session_factory(engine) if engine is not None else None,
+        grant_keys=public_keys(settings) if settings.auth_required else None,
+    )
     tracer = tracer_provider.get_tracer(TRACER_NAME) if tracer_provider else None
     providers = {ScriptedProvider.name: ScriptedProvider()}
     model = ModelActivities(registry, store, providers, prices, tracer=tracer, recorder=recorder)
@@ -133,6 +167,7 @@ def build_worker(
         recorder=recorder,
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
+        workflow_runner=WORKFLOW_RUNNER,
         activities=[
             prepare.prepare_run,
             model.model_call,

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
     from agentrun.contracts.agents import BudgetAction, RunPlan, StateDeadlines
+    from agentrun.contracts.identity import Role
     from agentrun.contracts.model import (
         FinalAnswer,
         Message,
@@ -29,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         ACTIVITY_MODEL_CALL,
         AGENT_RUN_WORKFLOW,
         QUERY_STATUS,
+        REVIEW_REFUSED,
         SA_AGENT_NAME,
         SA_AGENT_STATE,
         SA_AGENT_VERSION,
@@ -36,6 +38,8 @@ with workflow.unsafe.imports_passed_through():
         SIGNAL_REVIEW,
         UPDATE_SUBMIT_REVIEW,
     )
+    from agentrun.contracts.policy import PolicyDecision
+    from agentrun.contracts.policy import Verdict as PolicyVerdict
     from agentrun.contracts.review import Decision, GateKind, ReviewAck, ReviewDecision
     from agentrun.contracts.runs import (
         Failure,
@@ -47,7 +51,10 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.tools import RequestContext
     from agentrun.logic.budget import Breach, RunLedger, effective_budget
     from agentrun.logic.details import current_details
+    from agentrun.logic.grants import GrantRefused, start_digest, verify_grant
     from agentrun.logic.guards import LoopDetector, approval_reason, review_reason
+    from agentrun.logic.policy import PolicyError
+    from agentrun.logic.redaction import redact_value
     from agentrun.logic.statemachine import RunStateMachine
 
     # Workflow helpers without module state: shared rather than re-imported into every run's
@@ -55,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
     # I/O through workflow.* APIs, and the replay test covers them like the rest.
     from agentrun.workflows import calls
     from agentrun.workflows.errors import RunFailure
+    from agentrun.workflows.guardrails import Guardrails, describe
     from agentrun.workflows.metrics import RunMetrics
     from agentrun.workflows.review import ReviewDesk, Verdict
     from agentrun.workflows.tools import ToolRunner
@@ -67,7 +75,7 @@ MODEL_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=5,
 )
-REVIEW_REFUSED = "ReviewRefused"
+START_ROLES = frozenset({Role.RUNNER, Role.ADMIN})
 
 
 @workflow.defn(name=AGENT_RUN_WORKFLOW, failure_exception_types=[ValidationError])
@@ -95,6 +103,8 @@ class AgentRunWorkflow:
         self._metrics: RunMetrics | None = None
         self._record = False  # set from PREPARING's (recorded) result
         self._record_in_worker = False  # likewise: flush without the record activity
+        self._guard: Guardrails | None = None  # the policies of the plan, from PREPARING
+        self._input_escalation: PolicyDecision | None = None
 
     # ----------------------------------------------------------------- the lifecycle
 
@@ -141,17 +151,33 @@ class AgentRunWorkflow:
             )
         spec = prepared.plan
         self._spec = spec
+        if prepared.grant_keys is not None:
+            self._check_start_grant(prepared.grant_keys)
+            self._desk.require_grants(prepared.grant_keys, self._run_id, request.tenant_id)
+        try:
+            self._guard = Guardrails(spec, request.agent, request.tenant_id)
+        except PolicyError as err:  # documents that conflict: fail the run, not its task
+            raise RunFailure(FailureCategory.INTERNAL, f"policies: {err}") from None
+        run_input = prepared.input
+        decision = self._guard.check_input(run_input, prepared.tenant_runs_in_window)
+        if decision.verdict is PolicyVerdict.DENY:
+            raise RunFailure(FailureCategory.POLICY_DENIED, describe(decision), field="input")
+        if decision.verdict is PolicyVerdict.ESCALATE:
+            self._input_escalation = decision
         self._ledger.set_budget(effective_budget(spec.budget, request.budget, spec.max_steps))
         self._loops = LoopDetector(threshold=spec.loop_threshold)
         self._tools = ToolRunner(spec, self._context, self._execution_time_left)
-        return spec, prepared.input
+        return spec, run_input
 
     async def _execute_and_review(self, spec: RunPlan, run_input: dict[str, Any]) -> None:
         """EXECUTING, then REVIEWING if required; request_changes loops back with feedback."""
         messages = [Message(role="user", content=json.dumps(run_input, separators=(",", ":")))]
+        if self._input_escalation is not None:
+            await self._police(spec, self._input_escalation)
         while True:
             final = await self._execute(spec, messages)
-            self._output, self._confidence = final.output, final.confidence
+            self._output = self._guarded().redact_output(final.output)
+            self._confidence = final.confidence
             reason = review_reason(spec.review, final.confidence, workflow.random().random())
             if reason is None:
                 self._enter(RunState.COMPLETED, "finished; review not required")
@@ -175,6 +201,11 @@ class AgentRunWorkflow:
         """The agent loop: model decides, tools run, results go back, until a final answer."""
         while True:
             await self._check_step_budget(spec)
+            usage = self._ledger.usage
+            await self._police(
+                spec,
+                self._guarded().before_model(self._step + 1, usage.tokens.total, usage.cost_usd),
+            )
             result = await self._call_model(spec, messages)
             await self._enforce(spec, self._ledger.spend_breach())
             decision = result.decision
@@ -215,6 +246,46 @@ class AgentRunWorkflow:
             )
         self._ledger.extend()
         self._enter(RunState.EXECUTING, f"budget extended: {record.by}")
+
+    def _check_start_grant(self, keys: dict[str, str]) -> None:
+        """With auth required, only a runner's (or admin's) signed grant starts a run."""
+        request = self._request
+        if request.grant is None:
+            raise RunFailure(
+                FailureCategory.POLICY_DENIED,
+                "a signed start grant is required (agentrun start --api-key)",
+                field="grant",
+            )
+        try:
+            verify_grant(
+                request.grant,
+                keys,
+                now=workflow.now(),
+                run_id=self._run_id,
+                tenant_id=request.tenant_id,
+                action="start",
+                payload_digest=start_digest(request),
+                allowed_roles=START_ROLES,
+            )
+        except GrantRefused as refused:
+            raise RunFailure(
+                FailureCategory.POLICY_DENIED, f"start {refused}", field="grant"
+            ) from None
+
+    async def _police(self, spec: RunPlan, decision: PolicyDecision) -> None:
+        """Act on a policy decision: a deny ends the run, an escalation asks a person."""
+        if decision.verdict is PolicyVerdict.DENY:
+            raise RunFailure(FailureCategory.POLICY_DENIED, describe(decision))
+        if decision.verdict is not PolicyVerdict.ESCALATE:
+            return
+        record = (await self._gate(spec, "policy", describe(decision))).record
+        if record.decision not in (Decision.APPROVE, Decision.EDIT):
+            raise RunFailure(FailureCategory.POLICY_DENIED, f"{describe(decision)}; {record.by}")
+        self._enter(RunState.EXECUTING, f"policy escalation: {record.by}")
+
+    def _guarded(self) -> Guardrails:
+        assert self._guard is not None  # noqa: S101 -- set in _prepare, before any step
+        return self._guard
 
     async def _call_model(self, spec: RunPlan, messages: list[Message]) -> ModelCallResult:
         self._step += 1
@@ -258,7 +329,17 @@ class AgentRunWorkflow:
                 f"{call.tool} called {spec.loop_threshold} times with the same arguments",
             )
         approved_by = None
+        usage = self._ledger.usage
+        policy = self._guarded().before_tool(
+            contract, call.args, self._step, usage.tokens.total, usage.cost_usd
+        )
+        if policy.verdict is PolicyVerdict.DENY:
+            raise RunFailure(
+                FailureCategory.POLICY_DENIED, f"{call.tool}: {describe(policy)}", field="tool"
+            )
         reason = approval_reason(contract, call.args)
+        if policy.verdict is PolicyVerdict.ESCALATE:
+            reason = f"policy {describe(policy)}" + (f"; {reason}" if reason else "")
         if reason is not None:
             verdict = await self._gate(
                 spec, "tool_approval", reason, call=call, entering=f"approval needed: {reason}"
@@ -285,6 +366,11 @@ class AgentRunWorkflow:
         self._ledger.tool_call()
         assert self._tools is not None  # noqa: S101 -- set in _prepare
         message = await self._tools.call(self._step, index, call, approved_by)
+        screened = self._guarded().after_tool(contract, message.content)
+        if screened.verdict is PolicyVerdict.REDACT:
+            message = message.model_copy(update={"content": redact_value(message.content)})
+        else:
+            await self._police(spec, screened)
         self._ledger.tool_cost(self._tools.cost_usd)
         self._show()
         await self._enforce(spec, self._ledger.spend_breach())
@@ -367,6 +453,7 @@ class AgentRunWorkflow:
             pending_review=self._desk.pending,
             reviews=list(self._desk.records),
             rejected_reviews=list(self._desk.rejected),
+            governance=list(self._guard.events) if self._guard else [],
             usage=self._ledger.usage,
             budget=self._ledger.budget,
             output=self._output,

@@ -9,6 +9,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.agents import EscalationAction, EscalationPolicy
+    from agentrun.contracts.identity import Grant, Role
     from agentrun.contracts.review import (
         Decision,
         GateKind,
@@ -18,10 +19,12 @@ with workflow.unsafe.imports_passed_through():
         ReviewRecord,
     )
     from agentrun.contracts.states import FailureCategory
+    from agentrun.logic.grants import GrantRefused, decision_digest, verify_grant
     from agentrun.logic.guards import reviewer_refusal
     from agentrun.workflows.errors import RunFailure
 
 ESCALATION_REVIEWER = "escalation-policy"
+REVIEW_ROLES = frozenset({Role.REVIEWER, Role.ADMIN})
 
 
 class ReviewDesk:
@@ -31,6 +34,15 @@ class ReviewDesk:
         self.rejected: list[RejectedReview] = []
         self._decision: ReviewDecision | None = None
         self._opened = 0
+        # Set when the worker requires signed decisions (recorded in PREPARING's result).
+        self._keys: dict[str, str] | None = None
+        self._run_id = ""
+        self._tenant_id = ""
+        self._used_grants: set[str] = set()
+
+    def require_grants(self, public_keys: dict[str, str], run_id: str, tenant_id: str) -> None:
+        """From now on a decision counts only with a grant signed by one of these keys."""
+        self._keys, self._run_id, self._tenant_id = public_keys, run_id, tenant_id
 
     def refusal(self, decision: ReviewDecision) -> str | None:
         """Why this decision cannot be accepted now, or None. Deterministic: used by validators."""
@@ -43,10 +55,46 @@ class ReviewDesk:
             return (
                 f"review_id {decision.review_id!r} does not match the pending {pending.review_id!r}"
             )
-        return reviewer_refusal(decision.reviewer, pending.reviewers)
+        return reviewer_refusal(decision.reviewer, pending.reviewers) or self._grant_refusal(
+            decision, pending.review_id
+        )
+
+    def _grant_refusal(self, decision: ReviewDecision, review_id: str) -> str | None:
+        """Deterministic: the signature, expiry (against workflow time), run, tenant, role,
+        review, decision and its comment/output are all checked against the grant."""
+        if self._keys is None:
+            return None
+        if decision.token is None:
+            return "signed decisions required: send a grant (agentrun review --api-key)"
+        try:
+            self._verify(decision.token, decision, review_id)
+        except GrantRefused as refused:
+            return str(refused)
+        return None
+
+    def _verify(self, token: str, decision: ReviewDecision, review_id: str) -> Grant:
+        assert self._keys is not None  # noqa: S101 -- only called when grants are required
+        return verify_grant(
+            token,
+            self._keys,
+            now=workflow.now(),
+            run_id=self._run_id,
+            tenant_id=self._tenant_id,
+            action="review",
+            review_id=review_id,
+            decision=decision.decision.value,
+            payload_digest=decision_digest(decision.comment, decision.output),
+            allowed_roles=REVIEW_ROLES,
+            subject=decision.reviewer,
+            seen_jtis=self._used_grants,
+        )
 
     def accept(self, decision: ReviewDecision) -> None:
         self._decision = decision
+        pending = self.pending
+        if self._keys is not None and decision.token is not None and pending is not None:
+            # A grant is good once: the same token cannot decide a later gate of this run.
+            self._used_grants.add(self._verify(decision.token, decision, pending.review_id).jti)
 
     def refuse(self, decision: ReviewDecision, reason: str) -> None:
         self.rejected.append(

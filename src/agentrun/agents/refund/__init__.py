@@ -6,6 +6,7 @@ idempotent writes. Importing this module registers nothing; ``register`` does, s
 register its own variant through ``build_refund_agent`` instead.
 """
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,6 +33,7 @@ from agentrun.contracts.agents import (
     ScriptStep,
     StateDeadlines,
 )
+from agentrun.logic.policy import load_policy_file
 
 __all__ = [
     "REFUND_AGENT_NAME",
@@ -134,6 +136,10 @@ REFUND_SCRIPT: tuple[ScriptStep, ...] = (
 )
 
 
+# Read when the agent is built (a worker starts): an invalid file stops it, naming the rule.
+REFUND_POLICY_FILE = Path(__file__).with_name("policy.yaml")
+
+
 def build_refund_agent(
     version: str = REFUND_AGENT_VERSION,
     review: ReviewPolicy | None = None,
@@ -156,6 +162,7 @@ def build_refund_agent(
         deadlines=deadlines or StateDeadlines(),
         escalation=escalation or EscalationPolicy(),
         reviewers=REFUND_REVIEWERS,
+        policies=(load_policy_file(REFUND_POLICY_FILE),),
     )
     return AgentDefinition(spec=spec, input_model=RefundRequest, tools=REFUND_TOOLS, setup=db.setup)
 

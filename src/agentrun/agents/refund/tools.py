@@ -207,6 +207,7 @@ LOOKUP_ORDER_TOOL = define_tool(
     description="Fetch an order with its customer's contact details, total and status.",
     params=OrderRef,
     output=OrderInfo,
+    private_data=True,  # the customer's name and address
 )
 GET_SHIPPING_STATUS_TOOL = define_tool(
     get_shipping_status,
@@ -251,6 +252,7 @@ SEND_EMAIL_TOOL = define_tool(
     output=EmailReceipt,
     side_effect=SideEffect.IDEMPOTENT,
     accepts_idempotency_key=True,
+    exfiltration=True,  # it sends text to an outside address
 )
 ADD_ORDER_NOTE_TOOL = define_tool(
     add_order_note,

@@ -1,0 +1,137 @@
+"""The guardrail sandwich inside a run: the policy engine at every checkpoint, trust labels,
+and output redaction (SPEC §8).
+
+The engine is pure and fast, so it runs in the workflow itself: a decision costs microseconds and
+no history event, and replays identically. Every decision a rule made (and the input check, which
+names the policies in force) becomes a governance event in the run's status, which the record
+writes as an audit event.
+"""
+
+import json
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from agentrun.contracts.agents import RunPlan
+    from agentrun.contracts.governance import GovernanceEvent
+    from agentrun.contracts.policy import Checkpoint, PolicyDecision, Verdict
+    from agentrun.contracts.tools import ToolPolicy
+    from agentrun.logic.policy import PolicyEngine, RunFacts
+    from agentrun.logic.redaction import find_entities, redact_value
+
+
+class Guardrails:
+    def __init__(self, plan: RunPlan, agent: str, tenant_id: str) -> None:
+        self._engine = PolicyEngine.compile(plan.policies)
+        self._agent = agent
+        self._tenant = tenant_id
+        self._known = frozenset(t.name for t in plan.tools)
+        self._calls: Counter[str] = Counter()
+        self.private_data_seen = False
+        self.untrusted_seen = False
+        self.events: list[GovernanceEvent] = []
+
+    def check_input(
+        self, run_input: Mapping[str, Any], tenant_runs_in_window: int | None
+    ) -> PolicyDecision:
+        decision = self._decide(
+            Checkpoint.INPUT,
+            text=_text(run_input),
+            tenant_runs_in_window=tenant_runs_in_window,
+        )
+        if decision.rule_id is None:  # the policies in force, on the record once per run
+            versions = ", ".join(f"{p}@{v} ({d[:12]})" for p, v, d in self._engine.versions)
+            self._record(decision, reason=f"policies in force: {versions or 'none'}")
+        return decision
+
+    def before_model(self, step: int, tokens: int, cost_usd: float) -> PolicyDecision:
+        return self._decide(Checkpoint.BEFORE_MODEL, step=step, tokens=tokens, cost_usd=cost_usd)
+
+    def before_tool(
+        self, tool: ToolPolicy, args: Mapping[str, Any], step: int, tokens: int, cost_usd: float
+    ) -> PolicyDecision:
+        key = f"{tool.name}:{_text(args)}"
+        decision = self._decide(
+            Checkpoint.BEFORE_TOOL,
+            tool=tool,
+            tool_name=tool.name,
+            tool_args=args,
+            repeat_count=self._calls[key],
+            step=step,
+            tokens=tokens,
+            cost_usd=cost_usd,
+        )
+        self._calls[key] += 1
+        return decision
+
+    def after_tool(self, tool: ToolPolicy, output: str) -> PolicyDecision:
+        """Screen what the tool returned, then label the run with what it has now seen."""
+        decision = self._decide(Checkpoint.AFTER_TOOL, tool=tool, tool_name=tool.name, text=output)
+        self.private_data_seen |= tool.private_data
+        self.untrusted_seen |= tool.untrusted_output
+        return decision
+
+    def redact_output(self, output: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The output layer: PII and secrets never leave the run, whatever the rules say."""
+        if output is None:
+            return None
+        decision = self._decide(Checkpoint.OUTPUT, text=_text(output))
+        redacted = redact_value(output)
+        if redacted != output and decision.rule_id is None:
+            found = sorted({f.type.value for f in find_entities(_text(output))})
+            self._record(
+                decision.model_copy(update={"verdict": Verdict.REDACT}),
+                reason=f"output redacted: {', '.join(found)}",
+            )
+        return redacted
+
+    # -------------------------------------------------------------- helpers
+
+    def _decide(self, checkpoint: Checkpoint, **facts: Any) -> PolicyDecision:
+        decision = self._engine.decide(
+            RunFacts(
+                checkpoint=checkpoint,
+                agent=self._agent,
+                tenant_id=self._tenant,
+                known_tools=self._known,
+                private_data_seen=self.private_data_seen,
+                untrusted_seen=self.untrusted_seen,
+                **facts,
+            )
+        )
+        if decision.rule_id is not None:
+            tool = facts.get("tool_name")
+            self._record(decision, tool=tool if isinstance(tool, str) else None)
+        return decision
+
+    def _record(
+        self, decision: PolicyDecision, *, reason: str | None = None, tool: str | None = None
+    ) -> None:
+        self.events.append(
+            GovernanceEvent(
+                event_id=f"p{len(self.events) + 1}",
+                kind="policy_decision",
+                at=workflow.now(),
+                reason=reason or decision.reason,
+                checkpoint=decision.checkpoint.value,
+                verdict=decision.verdict.value,
+                rule_id=decision.rule_id,
+                policy_id=decision.policy_id,
+                policy_version=decision.policy_version,
+                policy_digest=decision.policy_digest,
+                tool=tool,
+            )
+        )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
+def describe(decision: PolicyDecision) -> str:
+    """``refund-cap (refund-policy@3): amount 900 is above 500``: how failures name a rule."""
+    where = f" ({decision.policy_id}@{decision.policy_version})" if decision.policy_id else ""
+    return f"{decision.rule_id}{where}: {decision.reason}"
