@@ -25,6 +25,7 @@ TEST_AGENT_MODULES = (
     "agentrun.agents.refund",
     "tests.support.agents",
     "tests.support.governance_agents",
+    "tests.support.hostile_agents",
 )
 FAST_DEV_SERVER = ["--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000"]
 

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 
 from opentelemetry.trace import Tracer
+from pydantic_core import PydanticSerializationError, to_json
 from temporalio.client import (
     Client,
     Interceptor,
@@ -46,8 +47,15 @@ from agentrun.contracts.names import (
     TASK_QUEUE,
     UPDATE_SUBMIT_REVIEW,
 )
-from agentrun.contracts.review import ReviewAck, ReviewDecision
-from agentrun.contracts.runs import Failure, RunRequest, RunResult, RunStatus, RunSummary
+from agentrun.contracts.review import MAX_EDIT_BYTES, ReviewAck, ReviewDecision
+from agentrun.contracts.runs import (
+    MAX_INPUT_BYTES,
+    Failure,
+    RunRequest,
+    RunResult,
+    RunStatus,
+    RunSummary,
+)
 from agentrun.contracts.states import FailureCategory, RunState
 from agentrun.converter import DATA_CONVERTER
 
@@ -121,8 +129,11 @@ class AgentRunClient:
                 await self._start(request, request_id)
         except WorkflowAlreadyStartedError:
             pass  # the same request_id already ran: idempotent start, same run
+        except PydanticSerializationError as err:
+            where = _unencodable_field(request)
+            raise AgentRunError(f"cannot start run: {where}: not JSON ({_one_line(err)})") from None
         except RPCError as err:
-            raise AgentRunError(f"cannot start run: {_one_line(err)}") from None
+            raise AgentRunError(f"cannot start run: {_one_line(err)}{_oversize(request)}") from None
         return request_id
 
     def _tracer(self) -> Tracer | None:
@@ -189,6 +200,7 @@ class AgentRunClient:
 
     async def review(self, run_id: str, decision: ReviewDecision) -> ReviewAck:
         """Send a decision as a validated update; a refused decision raises AgentRunError."""
+        _check_edit(decision)
         try:
             ack: ReviewAck = await self._handle(run_id).execute_update(
                 UPDATE_SUBMIT_REVIEW, decision, result_type=ReviewAck
@@ -201,6 +213,7 @@ class AgentRunClient:
 
     async def signal_review(self, run_id: str, decision: ReviewDecision) -> None:
         """Fire-and-forget variant; refusals are recorded in the run's status, not returned."""
+        _check_edit(decision)
         try:
             await self._handle(run_id).signal(SIGNAL_REVIEW, decision)
         except RPCError as err:
@@ -246,6 +259,45 @@ class AgentRunClient:
         if err.status == RPCStatusCode.NOT_FOUND:
             return f"no run with id {run_id!r}"
         return f"run {run_id}: {_one_line(err)}"
+
+
+def _unencodable_field(request: RunRequest) -> str:
+    """The first field (``input.<key>`` inside the input) that JSON cannot carry: a lone
+    surrogate, an object that is not data, nesting too deep. ``request`` when none alone is."""
+    for name, value in request:
+        parts = value.items() if name == "input" else [(None, value)]
+        for key, part in parts:
+            try:
+                to_json(part)
+            except PydanticSerializationError:
+                return name if key is None else f"{name}.{key}"
+    return "request"
+
+
+def _check_edit(decision: ReviewDecision) -> None:
+    """The run refuses these too; checked here first because an update within a few KB of
+    Temporal's 2 MB limit cannot even be refused cleanly (the refusal quotes it)."""
+    if decision.output is None:
+        return
+    try:
+        size = len(to_json(decision.output))
+    except PydanticSerializationError as err:
+        raise AgentRunError(f"review refused: output: not JSON ({_one_line(err)})") from None
+    if size > MAX_EDIT_BYTES:
+        raise AgentRunError(
+            f"review refused: output is {size} bytes as JSON; the limit is {MAX_EDIT_BYTES}"
+        )
+
+
+def _oversize(request: RunRequest) -> str:
+    """On a refused start, whether the input alone is over agentrun's own limit: Temporal's
+    refusal of a too-large payload does not say which field made it so."""
+    size = len(to_json(request.input))
+    return (
+        f" (input is {size} bytes; the limit is {MAX_INPUT_BYTES})"
+        if size > MAX_INPUT_BYTES
+        else ""
+    )
 
 
 def _quote(value: str) -> str:

@@ -110,10 +110,11 @@ HIJACKED_SCRIPT = (
 )
 
 
-def _policy(trifecta: str, injection: str | None) -> PolicyDocument:
+def _policy(trifecta: str, injection: str | None, *extra: dict[str, Any]) -> PolicyDocument:
     rules: list[dict[str, Any]] = [
         {"id": "triage-tools", "kind": "tool_allowlist", "tools": [t.contract.name for t in TOOLS]},
         {"id": "lethal-trifecta", "kind": "lethal_trifecta", "verdict": trifecta},
+        *extra,
     ]
     if injection is not None:
         rules.append(
@@ -164,3 +165,5 @@ def register(registry: AgentRegistry) -> None:
     registry.register(_agent("triage-escalate", _policy("escalate", None)))
     registry.register(_agent("triage-screened", _policy("escalate", "escalate")))
     registry.register(_agent("triage-report", _policy("escalate", None), REPORT_SCRIPT))
+    limit = {"id": "tenant-rate", "kind": "rate_limit", "max_runs": 2, "window": "PT1H"}
+    registry.register(_agent("triage-limited", _policy("escalate", None, limit), REPORT_SCRIPT))

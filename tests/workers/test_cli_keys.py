@@ -372,3 +372,9 @@ def test_start_grants_are_minted_for_runners_of_the_tenant(tmp_path: Path) -> No
     assert refused.value.reason is RefusalReason.WRONG_TENANT
     with pytest.raises(ValueError, match="ttl: must be more than 0"):
         mint_start_grant(key, holder(Role.ADMIN, "*"), request=request, now=now, ttl=timedelta(2))
+
+
+def test_review_sign_is_the_sign_review_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """`agentrun review sign ...` (the issue's spelling) reaches `sign-review`, not a run."""
+    assert cli.run_cli(["review", "sign", "--help"]) == 0
+    assert "Sign a review decision" in capsys.readouterr().out

@@ -73,6 +73,7 @@ async def test_exfiltration_after_injection_is_denied_and_audited(
     assert SENT == []  # the send never reached the tool
     status = await client.status(run_id)
     assert [c.tool for c in status.tool_calls] == ["lookup_customer", "read_inbox"]
+    assert (status.private_data_seen, status.untrusted_seen) == (True, True)
     [denied] = [e for e in status.governance if e.verdict == "deny"]
     assert (denied.rule_id, denied.checkpoint, denied.tool) == (
         "lethal-trifecta",
@@ -141,6 +142,28 @@ async def test_output_layer_redacts_contact_details_and_says_so(
     [redacted] = [e for e in status.governance if e.verdict == "redact"]
     assert redacted.checkpoint == "output"
     assert redacted.reason == "output redacted: email, phone"
+
+
+async def test_tenant_rate_limit_counts_stored_runs(runs: tuple[AgentRunClient, str]) -> None:
+    client, url = runs
+    results = []
+    for _ in range(3):
+        run_id = await client.start(
+            RunRequest(agent="triage-limited", tenant_id="busy", input={"customer_id": "c"})
+        )
+        results.append(await client.result(run_id))
+        await wait_for_stored_state(_sessions(url), run_id, results[-1].state.value)
+    assert [r.state for r in results] == [RunState.COMPLETED, RunState.COMPLETED, RunState.FAILED]
+    failure = results[2].failure
+    assert failure is not None
+    assert failure.category is FailureCategory.POLICY_DENIED
+    assert failure.field == "input"
+    assert "tenant-rate" in failure.message
+    # Another tenant is not limited by this one's runs.
+    other = await client.start(
+        RunRequest(agent="triage-limited", tenant_id="quiet", input={"customer_id": "c"})
+    )
+    assert (await client.result(other)).state is RunState.COMPLETED
 
 
 def _sessions(url: str) -> Callable[[], Session]:

@@ -219,12 +219,10 @@ async def test_a_used_grant_cannot_decide_the_next_gate(desk: Desk) -> None:
         ttl=TTL,
     )
     await desk.runs.review(run_id, changes.model_copy(update={"token": token}))
+    first_id = first.pending_review.review_id
     second = await eventually(
         lambda: desk.runs.status(run_id),
-        lambda s: (
-            s.pending_review is not None
-            and s.pending_review.review_id != first.pending_review.review_id
-        ),  # type: ignore[union-attr]
+        lambda s: s.pending_review is not None and s.pending_review.review_id != first_id,
     )
     assert second.pending_review is not None
     replay = changes.model_copy(

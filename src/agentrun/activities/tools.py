@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from opentelemetry.trace import Tracer
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError, to_json
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -30,6 +31,10 @@ from agentrun.logic.retry import ErrorClass, activity_options, classify_exceptio
 log = structlog.get_logger(__name__)
 
 HEARTBEAT_EVERY_S = 2.0
+# An output travels in Temporal payloads (the activity's result, then, escaped again, the model's
+# next input) whose hard limit is 2 MB: past it the workflow task fails on every retry and the run
+# is stuck. Capping the JSON form here keeps every copy well below that limit.
+MAX_OUTPUT_BYTES = 256 * 1024
 
 
 class PartialResult:
@@ -50,6 +55,15 @@ async def _heartbeat_forever() -> None:
 
 def _as_plain(value: Any) -> Any:
     return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
+def _violation(tool: str, attempt: int, field: str, message: str) -> ApplicationError:
+    error = ErrorClass(ErrorType.CONTRACT_VIOLATION, "contract_violation", False)
+    # No traceback: a validation error quotes the offending output (maybe PII).
+    log.error("tool output violates its contract", field=field)
+    return tool_failure(
+        tool, error, attempt, f"output breaks contract at {field}: {message}", field
+    )
 
 
 def _observed(
@@ -135,19 +149,22 @@ def build_tool_activity(
             status, raw = "partial", raw.data
         try:
             data = tool.output_model.model_validate(_as_plain(raw))
+            plain = data.model_dump(mode="json")
+            size = len(to_json(plain))
         except ValidationError as err:
             field, msg = first_problem(err, "data")
-            error = ErrorClass(ErrorType.CONTRACT_VIOLATION, "contract_violation", False)
-            # No traceback: a validation error quotes the offending output (maybe PII).
-            log.error("tool output violates its contract", field=field)  # noqa: TRY400
-            raise tool_failure(
-                contract.name, error, attempt, f"output breaks contract at {field}: {msg}", field
-            ) from None
+            raise _violation(contract.name, attempt, field, msg) from None
+        except PydanticSerializationError as err:
+            # Not JSON at all (lone surrogates, unknown types): no retry can make it so.
+            raise _violation(contract.name, attempt, "data", f"not JSON-encodable: {err}") from None
+        if size > MAX_OUTPUT_BYTES:
+            message = f"{size} bytes as JSON; the limit is {MAX_OUTPUT_BYTES}"
+            raise _violation(contract.name, attempt, "data", message)
         duration_ms = (time.perf_counter() - started) * 1000
         log.debug("tool call succeeded", duration_ms=round(duration_ms, 2))
         return ToolOutput(
             status=status,
-            data=data.model_dump(mode="json"),
+            data=plain,
             metadata=ToolMetadata(
                 attempt=attempt,
                 duration_ms=round(duration_ms, 3),

@@ -6,6 +6,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# An edit is input from a person: bounded like a run's input (``runs.MAX_INPUT_BYTES``), as JSON.
+# Unbounded, an edit near Temporal's 2 MB payload limit is accepted and then wedges (or kills) the
+# run when it completes; a little nearer, even its refusal is too big to send back.
+MAX_EDIT_BYTES = 256 * 1024
+
 
 class Decision(StrEnum):
     APPROVE = "approve"
@@ -27,7 +32,8 @@ class ReviewDecision(BaseModel):
     reviewer: str = Field(min_length=1, max_length=200)
     comment: str | None = Field(default=None, max_length=10_000)
     output: dict[str, Any] | None = None
-    review_id: str | None = None
+    # Bounded: a refusal quotes it, and a refusal must fit in a Temporal payload.
+    review_id: str | None = Field(default=None, max_length=100)
     # A signed review grant (``agentrun.logic.grants``): who decided, proven by key, not by name.
     token: str | None = Field(default=None, min_length=1, max_length=4096)
 

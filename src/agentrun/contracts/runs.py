@@ -72,6 +72,10 @@ class RunStatus(BaseModel):
     rejected_reviews: list[RejectedReview] = Field(default_factory=list)
     # Policy decisions and refused review decisions, each an audit event.
     governance: list[GovernanceEvent] = Field(default_factory=list)
+    # Trust labels: the run has read private data / seen untrusted outside content (tools'
+    # contract flags). Both together put its exfiltration-capable tools behind approval.
+    private_data_seen: bool = False
+    untrusted_seen: bool = False
     usage: Usage = Usage()
     budget: Budget | None = None
     output: dict[str, Any] | None = None

@@ -417,8 +417,13 @@ def _exit_code(code: object) -> int:
 
 def run_cli(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit code."""
+    args = list(argv) if argv is not None else sys.argv[1:]
+    # `agentrun review RUN_ID ...` decides; `agentrun review sign RUN_ID ...` signs a decision
+    # for the plain temporal CLI (the command `sign-review`; typer cannot nest it in `review`).
+    if args[:2] == ["review", "sign"]:
+        args = ["sign-review", *args[2:]]
     try:
-        app(args=list(argv) if argv is not None else None, prog_name="agentrun")
+        app(args=args, prog_name="agentrun")
     except SystemExit as exit_:
         return _exit_code(exit_.code)
     except KeyboardInterrupt:

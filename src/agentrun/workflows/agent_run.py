@@ -18,7 +18,6 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
     from agentrun.contracts.agents import BudgetAction, RunPlan, StateDeadlines
-    from agentrun.contracts.identity import Role
     from agentrun.contracts.model import (
         FinalAnswer,
         Message,
@@ -51,7 +50,6 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.tools import RequestContext
     from agentrun.logic.budget import Breach, RunLedger, effective_budget
     from agentrun.logic.details import current_details
-    from agentrun.logic.grants import GrantRefused, start_digest, verify_grant
     from agentrun.logic.guards import LoopDetector, approval_reason, review_reason
     from agentrun.logic.policy import PolicyError
     from agentrun.logic.redaction import redact_value
@@ -62,7 +60,7 @@ with workflow.unsafe.imports_passed_through():
     # I/O through workflow.* APIs, and the replay test covers them like the rest.
     from agentrun.workflows import calls
     from agentrun.workflows.errors import RunFailure
-    from agentrun.workflows.guardrails import Guardrails, describe
+    from agentrun.workflows.guardrails import Guardrails, check_start_grant, describe
     from agentrun.workflows.metrics import RunMetrics
     from agentrun.workflows.review import ReviewDesk, Verdict
     from agentrun.workflows.tools import ToolRunner
@@ -75,7 +73,6 @@ MODEL_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=5,
 )
-START_ROLES = frozenset({Role.RUNNER, Role.ADMIN})
 
 
 @workflow.defn(name=AGENT_RUN_WORKFLOW, failure_exception_types=[ValidationError])
@@ -152,7 +149,7 @@ class AgentRunWorkflow:
         spec = prepared.plan
         self._spec = spec
         if prepared.grant_keys is not None:
-            self._check_start_grant(prepared.grant_keys)
+            check_start_grant(request, self._run_id, prepared.grant_keys)
             self._desk.require_grants(prepared.grant_keys, self._run_id, request.tenant_id)
         try:
             self._guard = Guardrails(spec, request.agent, request.tenant_id)
@@ -246,31 +243,6 @@ class AgentRunWorkflow:
             )
         self._ledger.extend()
         self._enter(RunState.EXECUTING, f"budget extended: {record.by}")
-
-    def _check_start_grant(self, keys: dict[str, str]) -> None:
-        """With auth required, only a runner's (or admin's) signed grant starts a run."""
-        request = self._request
-        if request.grant is None:
-            raise RunFailure(
-                FailureCategory.POLICY_DENIED,
-                "a signed start grant is required (agentrun start --api-key)",
-                field="grant",
-            )
-        try:
-            verify_grant(
-                request.grant,
-                keys,
-                now=workflow.now(),
-                run_id=self._run_id,
-                tenant_id=request.tenant_id,
-                action="start",
-                payload_digest=start_digest(request),
-                allowed_roles=START_ROLES,
-            )
-        except GrantRefused as refused:
-            raise RunFailure(
-                FailureCategory.POLICY_DENIED, f"start {refused}", field="grant"
-            ) from None
 
     async def _police(self, spec: RunPlan, decision: PolicyDecision) -> None:
         """Act on a policy decision: a deny ends the run, an escalation asks a person."""
@@ -402,9 +374,10 @@ class AgentRunWorkflow:
     # ----------------------------------------------------------------- review handlers
 
     @workflow.update(name=UPDATE_SUBMIT_REVIEW)
-    async def submit_review(self, decision: ReviewDecision) -> ReviewAck:
+    async def submit_review(self, decision: ReviewDecision | None) -> ReviewAck:
         pending = self._desk.pending
         assert pending is not None  # noqa: S101 -- the validator refused decisions without one
+        assert decision is not None  # noqa: S101 -- and a missing decision (JSON null)
         self._desk.accept(decision)
         return ReviewAck(
             review_id=pending.review_id,
@@ -413,18 +386,20 @@ class AgentRunWorkflow:
         )
 
     @submit_review.validator
-    def _validate_review(self, decision: ReviewDecision) -> None:
+    def _validate_review(self, decision: ReviewDecision | None) -> None:
         refusal = self._desk.refusal(decision)
         if refusal is not None:
             raise ApplicationError(refusal, type=REVIEW_REFUSED, non_retryable=True)
 
     @workflow.signal(name=SIGNAL_REVIEW)
-    def review(self, decision: ReviewDecision) -> None:
+    def review(self, decision: ReviewDecision | None = None) -> None:
+        # Optional: a signal without a payload (or JSON null) must be refused, not crash.
         refusal = self._desk.refusal(decision)
         if refusal is not None:
             workflow.logger.warning("review signal refused: %s", refusal, extra=self._log_fields())
             self._desk.refuse(decision, refusal)
             return
+        assert decision is not None  # noqa: S101 -- refusal() refuses a missing decision
         self._desk.accept(decision)
 
     @staticmethod
@@ -454,6 +429,8 @@ class AgentRunWorkflow:
             reviews=list(self._desk.records),
             rejected_reviews=list(self._desk.rejected),
             governance=list(self._guard.events) if self._guard else [],
+            private_data_seen=self._guard.private_data_seen if self._guard else False,
+            untrusted_seen=self._guard.untrusted_seen if self._guard else False,
             usage=self._ledger.usage,
             budget=self._ledger.budget,
             output=self._output,

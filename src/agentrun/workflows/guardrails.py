@@ -17,10 +17,17 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.agents import RunPlan
     from agentrun.contracts.governance import GovernanceEvent
+    from agentrun.contracts.identity import Role
     from agentrun.contracts.policy import Checkpoint, PolicyDecision, Verdict
+    from agentrun.contracts.runs import RunRequest
+    from agentrun.contracts.states import FailureCategory
     from agentrun.contracts.tools import ToolPolicy
+    from agentrun.logic.grants import GrantRefused, start_digest, verify_grant
     from agentrun.logic.policy import PolicyEngine, RunFacts
     from agentrun.logic.redaction import find_entities, redact_value
+    from agentrun.workflows.errors import RunFailure
+
+START_ROLES = frozenset({Role.RUNNER, Role.ADMIN})
 
 
 class Guardrails:
@@ -135,3 +142,27 @@ def describe(decision: PolicyDecision) -> str:
     """``refund-cap (refund-policy@3): amount 900 is above 500``: how failures name a rule."""
     where = f" ({decision.policy_id}@{decision.policy_version})" if decision.policy_id else ""
     return f"{decision.rule_id}{where}: {decision.reason}"
+
+
+def check_start_grant(request: RunRequest, run_id: str, keys: dict[str, str]) -> None:
+    """With auth required, only a runner's (or admin's) grant for exactly this request, signed
+    with one of ``keys`` and not expired, starts a run; anything else fails it in PREPARING."""
+    if request.grant is None:
+        raise RunFailure(
+            FailureCategory.POLICY_DENIED,
+            "a signed start grant is required (agentrun run --api-key)",
+            field="grant",
+        )
+    try:
+        verify_grant(
+            request.grant,
+            keys,
+            now=workflow.now(),
+            run_id=run_id,
+            tenant_id=request.tenant_id,
+            action="start",
+            payload_digest=start_digest(request),
+            allowed_roles=START_ROLES,
+        )
+    except GrantRefused as refused:
+        raise RunFailure(FailureCategory.POLICY_DENIED, f"start {refused}", field="grant") from None

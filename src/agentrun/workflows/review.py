@@ -8,9 +8,12 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic_core import PydanticSerializationError, to_json
+
     from agentrun.contracts.agents import EscalationAction, EscalationPolicy
     from agentrun.contracts.identity import Grant, Role
     from agentrun.contracts.review import (
+        MAX_EDIT_BYTES,
         Decision,
         GateKind,
         PendingReview,
@@ -44,8 +47,13 @@ class ReviewDesk:
         """From now on a decision counts only with a grant signed by one of these keys."""
         self._keys, self._run_id, self._tenant_id = public_keys, run_id, tenant_id
 
-    def refusal(self, decision: ReviewDecision) -> str | None:
-        """Why this decision cannot be accepted now, or None. Deterministic: used by validators."""
+    def refusal(self, decision: ReviewDecision | None) -> str | None:
+        """Why this decision cannot be accepted now, or None. Deterministic: used by validators.
+
+        ``None`` is what a signal or update without a payload (or with JSON ``null``) decodes
+        to; refused here, it cannot reach a handler that would fail every workflow task."""
+        if decision is None:
+            return "no decision: the payload must be a review decision object"
         pending = self.pending
         if pending is None:
             return "the run is not waiting for a review"
@@ -55,6 +63,9 @@ class ReviewDesk:
             return (
                 f"review_id {decision.review_id!r} does not match the pending {pending.review_id!r}"
             )
+        output = _output_refusal(decision.output)
+        if output is not None:
+            return output
         return reviewer_refusal(decision.reviewer, pending.reviewers) or self._grant_refusal(
             decision, pending.review_id
         )
@@ -66,6 +77,10 @@ class ReviewDesk:
             return None
         if decision.token is None:
             return "signed decisions required: send a grant (agentrun review --api-key)"
+        try:
+            decision_digest(decision.comment, decision.output)
+        except ValueError:  # raised in a signal handler, it would fail every workflow task
+            return "output: NaN and infinity have no canonical JSON, so no grant can sign them"
         try:
             self._verify(decision.token, decision, review_id)
         except GrantRefused as refused:
@@ -96,10 +111,9 @@ class ReviewDesk:
             # A grant is good once: the same token cannot decide a later gate of this run.
             self._used_grants.add(self._verify(decision.token, decision, pending.review_id).jti)
 
-    def refuse(self, decision: ReviewDecision, reason: str) -> None:
-        self.rejected.append(
-            RejectedReview(reviewer=decision.reviewer, at=workflow.now(), reason=reason)
-        )
+    def refuse(self, decision: ReviewDecision | None, reason: str) -> None:
+        reviewer = decision.reviewer if decision is not None else "unknown"
+        self.rejected.append(RejectedReview(reviewer=reviewer, at=workflow.now(), reason=reason))
 
     async def decide(
         self,
@@ -201,6 +215,19 @@ class ReviewDesk:
         self.pending = None
         self._decision = None
         return record
+
+
+def _output_refusal(output: dict[str, Any] | None) -> str | None:
+    """The edit's own check (the typed client checks first): raw senders skip the client."""
+    if output is None:
+        return None
+    try:
+        size = len(to_json(output))
+    except PydanticSerializationError:  # decoded JSON always encodes; guard the handler anyway
+        return "output: not JSON"
+    if size > MAX_EDIT_BYTES:
+        return f"output is {size} bytes as JSON; the limit is {MAX_EDIT_BYTES}"
+    return None
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,8 @@ def load_policy_file(path: Path) -> PolicyDocument:
 
 def parse_yaml(text: str, source: str) -> object:
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 -- a SafeLoader subclass
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 -- a SafeLoader subclass
+        size = _expanded_size(data, {}, set())
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -136,6 +137,32 @@ def parse_yaml(text: str, source: str) -> object:
     except (ValueError, TypeError, OverflowError) as err:
         # PyYAML builds dates and numbers with Python's constructors, which raise these.
         raise PolicyError([f"{source}: invalid YAML: {_one_line(str(err))}"]) from None
+    if size > MAX_FILE_BYTES:
+        why = f"aliases expand it to about {size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
+        raise PolicyError([f"{source}: invalid YAML: {why}"])
+    return data
+
+
+def _expanded_size(value: object, sizes: dict[int, int], open_nodes: set[int]) -> int:
+    """Roughly what the data weighs with every alias spelt out, as validation, digests and
+    history will see it: a 100 KB file whose aliases repeat one long string thousands of times
+    stands for gigabytes. Each shared node is sized once; one that contains itself adds nothing
+    here (validation reports it)."""
+    if isinstance(value, str):
+        return len(value) + 2
+    if not isinstance(value, dict | list):
+        return 8
+    key = id(value)
+    if key in sizes:
+        return sizes[key]
+    if key in open_nodes:
+        return 0
+    open_nodes.add(key)
+    items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+    total = 2 + sum(_expanded_size(item, sizes, open_nodes) for item in items)
+    open_nodes.discard(key)
+    sizes[key] = total
+    return total
 
 
 def parse_json(text: str, source: str) -> object:
