@@ -512,6 +512,8 @@ def test_demo_leaves_a_run_waiting_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -
         assert runs["gate"]["pending_review"] == "final"
         assert runs["done"]["state"] == "COMPLETED"
         assert any("fallback" in note for note in runs["fallback"]["notes"])
+        assert runs["policy"]["state"] == "FAILED"
+        assert any("refund-cap (refund-agent@1)" in note for note in runs["policy"]["notes"])
         assert summary["ui_url"] == f"http://localhost:{ui_port}/namespaces/default/workflows"
 
         # The printed command is the one that works.

@@ -57,6 +57,8 @@ class DemoRun:
     input: dict[str, Any]
     approve_tool_gate: bool = False
     approve_final: bool = False
+    # The run's policy ends it: the demo only waits for the end and shows why.
+    ends_by_policy: bool = False
     run_id: str = ""
     status: RunStatus | None = None
     notes: list[str] = field(default_factory=list)
@@ -81,6 +83,12 @@ def demo_runs() -> list[DemoRun]:
             key="fallback",
             scenario="refund 40, carrier down: shipping status from the fallback tool",
             input={"order_id": "1003", "reason": "never arrived", "amount": 40},
+        ),
+        DemoRun(
+            key="policy",
+            scenario="refund 900 > the policy's cap of 500: denied before the tool runs",
+            input={"order_id": "1004", "reason": "damaged", "amount": 900},
+            ends_by_policy=True,
         ),
     ]
 
@@ -144,6 +152,11 @@ async def drive(client: AgentRunClient, run: DemoRun, run_id: str) -> None:
         run.run_id = await client.start(
             RunRequest(agent=DEMO_AGENT, input=run.input, user_id="demo", request_id=run_id)
         )
+        if run.ends_by_policy:
+            run.status = await wait_for(client, run.run_id, lambda s: s.state.terminal, "its end")
+            failure = run.status.failure
+            run.notes.append(f"{failure.category.value}: {failure.message}" if failure else "")
+            return
         if run.approve_tool_gate:
             gate = await wait_for(client, run.run_id, waiting_for("tool_approval"), "its tool gate")
             run.notes.append(await approve(client, gate, "demo: refund above limit checked"))
