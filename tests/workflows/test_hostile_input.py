@@ -499,6 +499,10 @@ def _token(
         }
         return mint_review_grant(signed.key, signed.alice, now=datetime.now(UTC), ttl=TTL, **claims)
 
+    if kind == "none":
+        return None
+    if kind == "random":  # also what an edit no grant can be minted for (NaN, infinity) gets
+        return noise
     others = [d for d in Decision if d is not decision.decision]
     at = sum(map(ord, noise))  # a position derived from the example, so it shrinks with it
     valid = mint()
