@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from agentrun.contracts.review import Decision, ReviewDecision
+from agentrun.contracts.review import Decision
 from agentrun.contracts.runs import RunRequest
 from agentrun.contracts.states import RunState
 from agentrun.workers import (
@@ -40,6 +40,7 @@ from agentrun.workers.cli_common import (
     PortOpt,
     UiPortOpt,
     build_settings,
+    decision_from_options,
     emit_json,
     err_console,
     guarded,
@@ -78,13 +79,6 @@ REQUEST_OPTIONS = {
     "tenant_id": "--tenant",
     "user_id": "--user",
     "request_id": "--request-id",
-}
-REVIEW_OPTIONS = {
-    "decision": "--decision",
-    "reviewer": "--reviewer",
-    "comment": "--comment",
-    "output": "--output",
-    "review_id": "--review-id",
 }
 
 
@@ -366,17 +360,7 @@ def review(
     settings = build_settings(address, namespace)
     if reviewer is None and not api_key:
         raise CliError("--reviewer: required (or sign the decision with --api-key)")
-    fields: dict[str, Any] = {
-        "decision": decision,
-        "reviewer": reviewer or "?",  # with --api-key: replaced by the key's holder
-        "comment": comment,
-        "output": parse_json_object(output, "--output") if output is not None else None,
-        "review_id": review_id,
-    }
-    try:
-        payload = ReviewDecision.model_validate(fields)
-    except ValidationError as err:
-        raise CliError(validation_message(err, REVIEW_OPTIONS)) from None
+    payload = decision_from_options(decision, reviewer, comment, output, review_id)
     if api_key:
         payload, _ = cli_keys.sign_review(
             settings,

@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 from agentrun.agents.registry import RegistryError
 from agentrun.client import AgentRunClient, AgentRunError
 from agentrun.codec_keys import CodecError
+from agentrun.contracts.review import Decision, ReviewDecision
 from agentrun.contracts.runs import Failure, RunStatus
 from agentrun.converter import data_converter
 from agentrun.workers import telemetry
@@ -111,6 +112,38 @@ def parse_json_object(text: str, option: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise CliError(f"{option} must be a JSON object, got {type(value).__name__}")
     return value
+
+
+# ReviewDecision field -> the option a user typed, so validation errors name what to fix.
+REVIEW_OPTIONS = {
+    "decision": "--decision",
+    "reviewer": "--reviewer",
+    "comment": "--comment",
+    "output": "--output",
+    "review_id": "--review-id",
+}
+
+
+def decision_from_options(
+    decision: Decision,
+    reviewer: str | None,
+    comment: str | None,
+    output: str | None,
+    review_id: str | None,
+) -> ReviewDecision:
+    """The decision the options describe; ``reviewer`` None stands in for an API key's holder,
+    who replaces it once the key is authenticated."""
+    fields: dict[str, Any] = {
+        "decision": decision,
+        "reviewer": reviewer or "?",
+        "comment": comment,
+        "output": parse_json_object(output, "--output") if output is not None else None,
+        "review_id": review_id,
+    }
+    try:
+        return ReviewDecision.model_validate(fields)
+    except ValidationError as err:
+        raise CliError(validation_message(err, REVIEW_OPTIONS)) from None
 
 
 def one_line(text: str) -> str:

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.table import Table
 
 from agentrun.contracts.identity import ApiKeyInfo, Role
@@ -30,12 +29,11 @@ from agentrun.workers.cli_common import (
     JsonOpt,
     NamespaceOpt,
     build_settings,
+    decision_from_options,
     emit_json,
     err_console,
     guarded,
     out,
-    parse_json_object,
-    validation_message,
 )
 from agentrun.workers.cli_render import stamp
 from agentrun.workers.cli_store import DatabaseUrlOpt, database_errors, store_url
@@ -53,13 +51,6 @@ DEFAULT_TTL = "10m"
 STORE_IT = "store it now: it is shown only this once and cannot be recovered"
 _UNITS = {"h": 3600, "m": 60, "s": 1}
 _TTL = re.compile(r"(\d+)([hms])")
-_DECISION_OPTIONS = {
-    "decision": "--decision",
-    "reviewer": "--reviewer",
-    "comment": "--comment",
-    "output": "--output",
-    "review_id": "--review-id",
-}
 
 ApiKeyOpt = Annotated[
     str | None,
@@ -374,17 +365,7 @@ def review_sign(
         raise CliError("--api-key: required (or set AGENTRUN_API_KEY)")
     lifetime = parse_ttl(ttl)
     settings = build_settings(address, namespace)
-    fields: dict[str, Any] = {
-        "decision": decision,
-        "reviewer": "?",  # the key's holder, once the key is authenticated
-        "comment": comment,
-        "output": parse_json_object(output, "--output") if output is not None else None,
-        "review_id": review_id,
-    }
-    try:
-        unsigned = ReviewDecision.model_validate(fields)
-    except ValidationError as err:
-        raise CliError(validation_message(err, _DECISION_OPTIONS)) from None
+    unsigned = decision_from_options(decision, None, comment, output, review_id)
     signed, holder = sign_review(
         settings,
         api_key=api_key,

@@ -18,7 +18,12 @@ from agentrun.workers.cli_common import (
     out,
 )
 from agentrun.workers.cli_retention import parse_every
-from agentrun.workers.cli_store import DatabaseUrlOpt, database_errors, store_url
+from agentrun.workers.cli_store import (
+    DatabaseUrlOpt,
+    database_errors,
+    require_current_schema,
+    store_url,
+)
 
 
 @guarded
@@ -41,8 +46,7 @@ def reconcile(
     json_output: JsonOpt = False,
 ) -> None:
     """Ask every unfinished run in the store for its status in Temporal; rewrite those behind."""
-    from agentrun.store import migrate  # noqa: PLC0415 -- lazy, like the other store commands
-    from agentrun.store.db import make_engine, redacted, session_factory  # noqa: PLC0415
+    from agentrun.store.db import make_engine, session_factory  # noqa: PLC0415
     from agentrun.workers.cli_common import open_client  # noqa: PLC0415
     from agentrun.workers.reconcile import reconcile as sweep  # noqa: PLC0415
 
@@ -70,12 +74,7 @@ def reconcile(
             engine.dispose()
 
     with database_errors(url):
-        at, head = migrate.current(url), migrate.head_revision()
-        if at != head:
-            raise CliError(
-                f"database {redacted(url)} is at schema {at or 'none'}, not {head}: "
-                "run agentrun db upgrade"
-            )
+        require_current_schema(url)
         report = asyncio.run(run())
     if json_output:
         emit_json(report)

@@ -27,7 +27,12 @@ from agentrun.workers.cli_common import (
     out,
 )
 from agentrun.workers.cli_render import duration, stamp
-from agentrun.workers.cli_store import DatabaseUrlOpt, database_errors, store_url
+from agentrun.workers.cli_store import (
+    DatabaseUrlOpt,
+    database_errors,
+    require_current_schema,
+    store_url,
+)
 from agentrun.workers.retention_schedule import DEFAULT_EVERY, ensure_retention_schedule
 from agentrun.workers.settings import Settings
 
@@ -138,19 +143,13 @@ def retention_run(
     json_output: JsonOpt = False,
 ) -> None:
     """Purge runs and audit events past their retention from the store, in one transaction."""
-    from agentrun.store import migrate  # noqa: PLC0415 -- lazy, like the other store commands
-    from agentrun.store.db import make_engine, redacted, session_factory  # noqa: PLC0415
+    from agentrun.store.db import make_engine, session_factory  # noqa: PLC0415
     from agentrun.store.retention import PurgeRefused, carry_out  # noqa: PLC0415
 
     request = PurgeRequest(dry_run=dry_run, now=parse_now(now))
     url = store_url(database_url)
     with database_errors(url):
-        at, head = migrate.current(url), migrate.head_revision()
-        if at != head:
-            raise CliError(
-                f"database {redacted(url)} is at schema {at or 'none'}, not {head}: "
-                "run agentrun db upgrade"
-            )
+        require_current_schema(url)
         engine = make_engine(url)
         try:
             with session_factory(engine)() as session, session.begin():

@@ -46,6 +46,20 @@ def store_url(option: str | None) -> str:
     return settings.effective_database_url()
 
 
+def require_current_schema(url: str) -> None:
+    """Commands that write the store refuse one not at the current schema (call it inside
+    ``database_errors``): migrations run only when asked, never as a side effect."""
+    from agentrun.store import migrate  # noqa: PLC0415 -- lazy
+    from agentrun.store.db import redacted  # noqa: PLC0415 -- lazy
+
+    at, head = migrate.current(url), migrate.head_revision()
+    if at != head:
+        raise CliError(
+            f"database {redacted(url)} is at schema {at or 'none'}, not {head}: "
+            "run agentrun db upgrade"
+        )
+
+
 @contextlib.contextmanager
 def database_errors(url: str) -> Iterator[None]:
     """Driver errors span lines and embed SQL; the user needs the first line and the target."""

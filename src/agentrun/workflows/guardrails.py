@@ -8,6 +8,7 @@ writes as an audit event.
 """
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.workflows.errors import RunFailure
 
 START_ROLES = frozenset({Role.RUNNER, Role.ADMIN})
+_STOPS = frozenset({Verdict.DENY, Verdict.ESCALATE})
 
 
 class Guardrails:
@@ -117,6 +119,16 @@ class Guardrails:
     def _record(
         self, decision: PolicyDecision, *, reason: str | None = None, tool: str | None = None
     ) -> None:
+        # Operators see decisions in the logs too (replay-safe logger; the redacting log
+        # processor removes whatever PII a reason quotes).
+        workflow.logger.log(
+            logging.WARNING if decision.verdict in _STOPS else logging.INFO,
+            "policy %s at %s: %s",
+            decision.verdict.value,
+            decision.checkpoint.value,
+            reason or describe(decision),
+            extra={"agent": self._agent, "tenant_id": self._tenant, "rule_id": decision.rule_id},
+        )
         self.events.append(
             GovernanceEvent(
                 event_id=f"p{len(self.events) + 1}",
