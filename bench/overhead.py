@@ -28,7 +28,7 @@ from agentrun.logic.redaction import redact_value
 from agentrun.store.migrate import upgrade
 from agentrun.workers.logging import configure_logging
 from agentrun.workers.settings import Settings
-from agentrun.workers.worker import build_worker
+from agentrun.workers.worker import build_worker, tune_gc
 from bench._bare import MODEL_ACTIVITY, TOOL_ORDER
 from bench._measure import (
     Batch,
@@ -193,6 +193,7 @@ async def _main(args: argparse.Namespace) -> int:
                 upgrade(settings.effective_database_url())
             agentrun_worker = build_worker(env.client, settings, bench_registry())
             async with agentrun_worker, bare_worker(env.client, settings):
+                tune_gc(settings)  # as `agentrun worker` does; one process, so both sides
                 rows, breakdown = await _measure(args, env.client, uuid.uuid4().hex[:8])
     finally:
         await env.shutdown()

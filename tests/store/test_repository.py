@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Engine
-from sqlalchemy.exc import StatementError
 from sqlmodel import Session
 
 from agentrun.contracts.states import RunState
@@ -144,7 +143,7 @@ def test_datetimes_come_back_aware_utc(sessions: Callable[[], Session]) -> None:
 
 
 def test_naive_datetimes_are_refused(sessions: Callable[[], Session]) -> None:
-    with pytest.raises(StatementError, match="naive datetime"), sessions() as s, s.begin():
+    with pytest.raises(ValueError, match="naive datetime"), sessions() as s, s.begin():
         add_run(s, started_at=T0.replace(tzinfo=None))
 
 

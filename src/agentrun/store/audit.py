@@ -16,10 +16,11 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, insert, or_, text
+from sqlalchemy import ColumnElement, Table, and_, or_, text
 from sqlmodel import Session, col, func, select
 
 from agentrun.contracts.tools import RetentionClass
+from agentrun.store.bulk import Bulk
 from agentrun.store.models import AuditAnchorRow, AuditEventRow
 
 GENESIS_HASH = "0" * 64
@@ -83,6 +84,10 @@ def _iso(at: datetime) -> str:
 
 
 _HASHED = tuple(name for name in AuditEventRow.model_fields if name != "hash")
+_EVENTS: Table = AuditEventRow.__table__  # type: ignore[attr-defined]
+_HEAD_SQL = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+# The detail goes in as the canonical JSON text it was hashed from (JSON columns store text).
+_RAW_DETAIL = frozenset({"detail"})
 
 
 def event_hash(event: AuditEventRow | Mapping[str, Any], **overrides: Any) -> str:
@@ -155,20 +160,25 @@ class EventSpec:
     at: datetime | None = None
 
 
-def append_events(session: Session, specs: Sequence[EventSpec]) -> list[dict[str, Any]]:
+def append_events(
+    session: Session, specs: Sequence[EventSpec], *, bulk: Bulk | None = None
+) -> list[dict[str, Any]]:
     """Append events in order, in the caller's transaction (the caller commits); their columns.
 
     One lock and one read of the chain's head for the whole batch, and one multi-row insert.
-    The detail is stored exactly as it was hashed (its JSON round trip), so the verifier
+    The detail is stored exactly as it was hashed (its canonical JSON), so the verifier
     recomputes the same hash from what the database gives back.
     """
     if not specs:
         return []
-    lock_chain(session)
-    last_seq, last_hash = _head(session)
+    bulk = bulk or Bulk(session)
+    _lock(session, bulk)
+    last_seq, last_hash = _bulk_head(session, bulk)
     events: list[dict[str, Any]] = []
+    stored: list[dict[str, Any]] = []
     for spec in specs:
         last_seq += 1
+        detail_json = canonical_json(dict(spec.detail or {}))
         event: dict[str, Any] = {
             "seq": last_seq,
             "at": (spec.at or datetime.now(UTC)).astimezone(UTC),
@@ -177,16 +187,31 @@ def append_events(session: Session, specs: Sequence[EventSpec]) -> list[dict[str
             "tenant_id": spec.tenant_id,
             "actor": spec.actor,
             "action": spec.action,
-            "detail": json.loads(canonical_json(dict(spec.detail or {}))),
+            "detail": json.loads(detail_json),
             "trace_id": spec.trace_id,
             "retention_class": RetentionClass(spec.retention).value,
             "prev_hash": last_hash,
         }
         event["hash"] = last_hash = event_hash(event)
         events.append(event)
-    # A Core insert of plain values: table-model instances cost more than the chain itself.
-    session.execute(insert(AuditEventRow.__table__), events)  # type: ignore[attr-defined]
+        stored.append({**event, "detail": detail_json})
+    bulk.insert(_EVENTS, stored, conflict=None, raw=_RAW_DETAIL)
     return events
+
+
+def _lock(session: Session, bulk: Bulk) -> None:
+    """:func:`lock_chain`, on the bulk cursor where it takes a statement."""
+    if bulk.dialect.name == "postgresql":
+        bulk.fetch(f"SELECT pg_advisory_xact_lock({bulk.placeholder})", (AUDIT_CHAIN_LOCK_KEY,))
+    else:
+        lock_chain(session)
+
+
+def _bulk_head(session: Session, bulk: Bulk) -> tuple[int, str]:
+    last = bulk.fetch(_HEAD_SQL)
+    if last:
+        return int(last[0][0]), str(last[0][1])
+    return _head(session)
 
 
 def append_event(session: Session, **fields: Any) -> AuditEventRow:

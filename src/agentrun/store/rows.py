@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel
 
 from agentrun.contracts.tools import RetentionClass
 from agentrun.store.audit import AuditKind, EventSpec, append_events
+from agentrun.store.bulk import Bulk
 from agentrun.store.db import UnsupportedDatabase
 from agentrun.store.models import RunRow
 
@@ -68,28 +69,24 @@ class MissingRun(LookupError):
     """A child row names a run the store has no row for (its PREPARING write never landed)."""
 
 
-def _run_context(session: Session, run_ids: set[str]) -> dict[str, tuple[str, str]]:
-    stmt = select(RunRow.run_id, RunRow.tenant_id, RunRow.trace_id).where(
-        col(RunRow.run_id).in_(run_ids)
-    )
-    found = {run_id: (tenant, trace) for run_id, tenant, trace in session.exec(stmt)}
+_RUNS: Table = RunRow.__table__  # type: ignore[attr-defined]
+
+
+def _run_context(bulk: Bulk, run_ids: set[str]) -> dict[str, tuple[str, str]]:
+    rows = bulk.select_in(_RUNS, ("run_id", "tenant_id", "trace_id"), "run_id", sorted(run_ids))
+    found = {run_id: (tenant, trace) for run_id, tenant, trace in rows}
     missing = sorted(run_ids - found.keys())
     if missing:
         raise MissingRun(f"run {missing[0]} is not in the store: upsert_run first")
     return found
 
 
-def _insert_new(session: Session, items: Sequence[RowItem]) -> set[tuple[str, tuple[Any, ...]]]:
+def _insert_new(bulk: Bulk, items: Sequence[RowItem]) -> set[tuple[str, tuple[Any, ...]]]:
     """Insert one table's rows, skipping existing keys; the identities that were inserted."""
     first = items[0]
-    key_columns = [first.table.c[k] for k in first.key]
-    stmt = (
-        dialect_insert(session, first.table)
-        .on_conflict_do_nothing(index_elements=list(first.key))
-        .returning(*key_columns)
+    returned = bulk.insert(
+        first.table, [item.values for item in items], conflict=first.key, returning=first.key
     )
-    # A list of parameter sets: SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues").
-    returned = session.execute(stmt, [item.values for item in items]).all()
     return {(first.table.name, tuple(r)) for r in returned}
 
 
@@ -102,7 +99,8 @@ def write_rows(session: Session, items: Sequence[RowItem]) -> list[bool]:
     """
     if not items:
         return []
-    runs = _run_context(session, {item.run_id for item in items})
+    bulk = Bulk(session)
+    runs = _run_context(bulk, {item.run_id for item in items})
     seen: set[tuple[str, tuple[Any, ...]]] = set()
     firsts: list[RowItem] = []
     by_table: dict[str, list[RowItem]] = {}
@@ -114,9 +112,9 @@ def write_rows(session: Session, items: Sequence[RowItem]) -> list[bool]:
         by_table.setdefault(item.table.name, []).append(item)
     inserted: set[tuple[str, tuple[Any, ...]]] = set()
     for group in by_table.values():
-        inserted |= _insert_new(session, group)
+        inserted |= _insert_new(bulk, group)
     new = [item for item in firsts if item.identity in inserted]
-    append_events(session, [_event(item, *runs[item.run_id]) for item in new])
+    append_events(session, [_event(item, *runs[item.run_id]) for item in new], bulk=bulk)
     new_ids = {id(item) for item in new}
     return [id(item) in new_ids for item in items]
 
@@ -148,7 +146,9 @@ def upsert_runs(session: Session, rows: Sequence[RunRow], immutable: frozenset[s
     if not latest:
         return
     values = [row.model_dump() for row in latest.values()]
-    table: Table = RunRow.__table__  # type: ignore[attr-defined]
-    stmt = dialect_insert(session, table)
-    update = {name: stmt.excluded[name] for name in values[0] if name not in immutable}
-    session.execute(stmt.on_conflict_do_update(index_elements=["run_id"], set_=update), values)
+    Bulk(session).insert(
+        _RUNS,
+        values,
+        conflict=("run_id",),
+        update=[name for name in values[0] if name not in immutable],
+    )

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # Runs kept in worker memory between workflow tasks; 0 replays every task from the start
     # (used by tests to prove replay safety; FACTS: a cache smaller than runs in flight is slow).
     max_cached_workflows: int = Field(default=1000, ge=0)
+    # Allocations between young-generation garbage collections in a worker process (Python's
+    # default is 700); 0 leaves the interpreter's collector as it is. See workers.worker.tune_gc.
+    gc_threshold: int = Field(default=20_000, ge=0)
     # The run record store (AGENTRUN_DATABASE_URL); off: runs keep only their Temporal history.
     store_enabled: bool = True
     # JSON price table (models per 1M tokens, tools per second); None: the built-in table.
