@@ -5,15 +5,11 @@ from one complete run of the benchmark, with the settings that produced them bes
 """
 
 import operator
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from bench._measure import HistoryStats
 
-START_MARKER = "<!-- bench:overhead:start -->"
-END_MARKER = "<!-- bench:overhead:end -->"
 X = "\N{MULTIPLICATION SIGN}"
 
 PEERS = (
@@ -141,15 +137,3 @@ def markdown_section(rows: list[Row], settings: str) -> str:
             "Reproduce with `python -m bench.overhead --write-readme`.",
         ]
     )
-
-
-def write_readme(readme: Path, section: str) -> None:
-    """Replace only what lies between the markers; append them once if they are missing."""
-    text = readme.read_text(encoding="utf-8") if readme.exists() else ""
-    block = f"{START_MARKER}\n{section}\n{END_MARKER}"
-    pattern = re.compile(re.escape(START_MARKER) + r".*?" + re.escape(END_MARKER), re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text, count=1)
-    else:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + f"## Performance\n\n{block}\n"
-    readme.write_text(text, encoding="utf-8")

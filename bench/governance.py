@@ -19,13 +19,11 @@ import argparse
 import gc
 import os
 import platform
-import re
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from agentrun.contracts.policy import Verdict
 from agentrun.logic.policy import PolicyEngine, RunFacts
@@ -33,9 +31,8 @@ from agentrun.logic.redaction import redact_text
 from agentrun.store.audit import event_hash
 from bench import _governance_load as load
 from bench._measure import percentile
+from bench._readme import README, write_section
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-START, END = "<!-- bench:governance:start -->", "<!-- bench:governance:end -->"
 X = "\N{MULTIPLICATION SIGN}"
 SPEEDUP = 2.0  # the target: twice as fast as the anchor's p99
 
@@ -203,30 +200,12 @@ def markdown(figures: list[Figures], notes: str) -> str:
     )
 
 
-def write_readme(section: str, readme: Path = README) -> None:
-    """Replace only the marked block; without markers, add a Governance subsection once."""
-    text = readme.read_text(encoding="utf-8")
-    block = f"{START}\n{section}\n{END}"
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text, count=1)
-    else:
-        intro = (
-            "### Governance\n\n"
-            "`python -m bench.governance --write-readme` times the policy engine's\n"
-            "decision (1 and 100 rules at before_tool) and the full guardrail stack\n"
-            "(decision, redaction of a ~4 KB text, audit hash) in-process, against the\n"
-            "Microsoft Agent Governance Toolkit's published figures.\n\n"
-        )
-        performance = re.search(r"^## Performance\b.*$", text, re.MULTILINE)
-        if performance is None:
-            text = text.rstrip("\n") + f"\n\n## Performance\n\n{intro}{block}\n"
-        else:
-            following = re.search(r"^## ", text[performance.end() :], re.MULTILINE)
-            at = performance.end() + following.start() if following else len(text)
-            head, tail = text[:at].rstrip("\n"), text[at:]
-            text = f"{head}\n\n{intro}{block}\n" + (f"\n{tail}" if tail else "")
-    readme.write_text(text, encoding="utf-8")
+INTRO = (
+    "`python -m bench.governance --write-readme` times the policy engine's\n"
+    "decision (1 and 100 rules at before_tool) and the full guardrail stack\n"
+    "(decision, redaction of a ~4 KB text, audit hash) in-process, against the\n"
+    "Microsoft Agent Governance Toolkit's published figures.\n\n"
+)
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -255,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     section = markdown(figures, notes)
     print(section)
     if args.write_readme:
-        write_readme(section)
+        write_section("governance", section, heading="### Governance", intro=INTRO)
         print(f"\nwrote the figures into {README}")
     missed = [f.case.name for f in figures if f.verdict == "MISS"]
     if missed:

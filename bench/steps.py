@@ -6,9 +6,6 @@ new, so bytes per step should stay flat (target: at 200 steps within 1.2x of 5 s
 """
 
 import argparse
-import asyncio
-import os
-import sys
 import sysconfig
 import tempfile
 from pathlib import Path
@@ -27,11 +24,10 @@ from agentrun.store.migrate import upgrade
 from agentrun.workers.logging import configure_logging
 from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
+from bench._readme import README, run_and_exit, write_section
 
 STEPS = (5, 50, 200)
 TARGET = 1.2
-README = Path(__file__).resolve().parents[1] / "README.md"
-START, END = "<!-- bench:steps:start -->", "<!-- bench:steps:end -->"
 
 
 class Lookup(BaseModel):
@@ -123,28 +119,20 @@ def table(figures: dict[int, tuple[int, int]]) -> str:
     return "\n".join(rows)
 
 
-def write_readme(text: str) -> None:
-    readme = README.read_text()
-    block = f"{START}\n{text}\n{END}"
-    if START in readme and END in readme:
-        head, rest = readme.split(START, 1)
-        readme = head + block + rest.split(END, 1)[1]
-    else:
-        readme += f"\n### History bytes per step\n\n{block}\n"
-    README.write_text(readme)
+async def _main(write_readme: bool) -> int:
+    configure_logging("WARNING", "console")
+    text = table(await measure())
+    print(text)
+    if write_readme:
+        write_section("steps", text, heading="### History bytes per step")
+        print(f"wrote the figures into {README}")
+    return 0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--write-readme", action="store_true")
-    args = parser.parse_args()
-    configure_logging("WARNING", "console")
-    text = table(asyncio.run(measure()))
-    print(text)
-    if args.write_readme:
-        write_readme(text)
-    sys.stdout.flush()
-    os._exit(0)  # the SDK's native threads may abort at interpreter exit (FACTS.md)
+    parser.add_argument("--write-readme", action="store_true", help="put the figures in README")
+    run_and_exit(_main(parser.parse_args().write_readme))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Table, and_, or_, text
+from sqlalchemy import ColumnElement, Table, and_, or_
 from sqlmodel import Session, col, func, select
 
 from agentrun.contracts.tools import RetentionClass
@@ -104,20 +104,19 @@ def event_hash(event: AuditEventRow | Mapping[str, Any], **overrides: Any) -> st
     return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
 
 
-def lock_chain(session: Session) -> None:
+def lock_chain(session: Session, bulk: Bulk | None = None) -> None:
     """Hold the chain's write lock until this session's transaction ends.
 
     PostgreSQL: a transaction-scoped advisory lock, released by commit or rollback, so a writer
     that dies cannot leave it held. SQLite: engines from ``make_engine`` open every transaction
     with ``BEGIN IMMEDIATE``, which already holds the database's single write lock; anything else
-    could read a stale head, so it is refused.
+    could read a stale head, so it is refused. ``bulk``: the cursor to send the lock on.
     """
     connection = session.connection()
     dialect = connection.dialect.name
     if dialect == "postgresql":
-        connection.execute(
-            text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK_KEY}
-        )
+        bulk = bulk or Bulk(session)
+        bulk.fetch(f"SELECT pg_advisory_xact_lock({bulk.placeholder})", (AUDIT_CHAIN_LOCK_KEY,))
     elif dialect == "sqlite":
         if not connection.info.get("agentrun_begin_immediate"):
             raise RuntimeError("SQLite audit writes need an engine from agentrun.store.make_engine")
@@ -130,15 +129,10 @@ def latest_anchor(session: Session) -> AuditAnchorRow | None:
     return session.exec(stmt).first()
 
 
-def _head(session: Session) -> tuple[int, str]:
-    stmt = (
-        select(AuditEventRow.seq, AuditEventRow.hash)
-        .order_by(col(AuditEventRow.seq).desc())
-        .limit(1)
-    )
-    last = session.exec(stmt).first()
-    if last is not None:
-        return last[0], last[1]
+def _head(session: Session, bulk: Bulk) -> tuple[int, str]:
+    last = bulk.fetch(_HEAD_SQL)
+    if last:
+        return int(last[0][0]), str(last[0][1])
     anchor = latest_anchor(session)
     if anchor is not None:
         return anchor.through_seq, anchor.through_hash
@@ -172,8 +166,8 @@ def append_events(
     if not specs:
         return []
     bulk = bulk or Bulk(session)
-    _lock(session, bulk)
-    last_seq, last_hash = _bulk_head(session, bulk)
+    lock_chain(session, bulk)
+    last_seq, last_hash = _head(session, bulk)
     events: list[dict[str, Any]] = []
     stored: list[dict[str, Any]] = []
     for spec in specs:
@@ -197,21 +191,6 @@ def append_events(
         stored.append({**event, "detail": detail_json})
     bulk.insert(_EVENTS, stored, conflict=None, raw=_RAW_DETAIL)
     return events
-
-
-def _lock(session: Session, bulk: Bulk) -> None:
-    """:func:`lock_chain`, on the bulk cursor where it takes a statement."""
-    if bulk.dialect.name == "postgresql":
-        bulk.fetch(f"SELECT pg_advisory_xact_lock({bulk.placeholder})", (AUDIT_CHAIN_LOCK_KEY,))
-    else:
-        lock_chain(session)
-
-
-def _bulk_head(session: Session, bulk: Bulk) -> tuple[int, str]:
-    last = bulk.fetch(_HEAD_SQL)
-    if last:
-        return int(last[0][0]), str(last[0][1])
-    return _head(session)
 
 
 def append_event(session: Session, **fields: Any) -> AuditEventRow:
