@@ -3,8 +3,9 @@
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import aiohttp
 from sqlmodel import Session
 
 from agentrun.client import AgentRunClient
@@ -55,3 +56,20 @@ async def wait_for_stored_state(
             return row.state if row is not None else None
 
     await eventually(stored, lambda found: found == state, timeout)
+
+
+async def ui_server_settings(ui_port: int) -> dict[str, Any]:
+    """The settings the UI server hands the browser app (its codec endpoint among them); polled,
+    as the UI server answers only after its frontend has started."""
+    url = f"http://127.0.0.1:{ui_port}/api/v1/settings"
+    async with aiohttp.ClientSession() as http:
+        for _ in range(100):
+            try:
+                async with http.get(url) as response:
+                    if response.status == 200:
+                        settings: dict[str, Any] = await response.json()
+                        return settings
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"the UI server on port {ui_port} never answered {url}")

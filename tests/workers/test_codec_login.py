@@ -7,7 +7,7 @@ another origin, or send it with a body a cross-site form could produce.
 """
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from http.cookies import SimpleCookie
 from typing import Any
@@ -17,24 +17,14 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from temporalio.api.common.v1 import Payload
 
-from agentrun.codec import EncryptionCodec, Keyring
-from agentrun.store.db import make_engine, session_factory
+from agentrun.codec import EncryptionCodec
+from agentrun.store.db import session_factory
 from agentrun.store.keys import create_api_key, revoke_key
 from agentrun.workers.cli_codec import store_authenticator
 from agentrun.workers.codec_login import CSRF_COOKIE, MAX_FORM_BYTES, SESSION_COOKIE, SessionStore
 from agentrun.workers.codec_server import build_app
-from tests.support.store import migrate_data_dir
-from tests.workers.test_codec_server import (
-    K1,
-    K2,
-    SECRET_TEXT,
-    Keys,
-    as_json,
-    from_json,
-    ui_headers,
-)
+from tests.support.codec_http import SECRET_TEXT, UI_ORIGIN, Keys, as_json, from_json, ui_headers
 
-UI_ORIGIN = "http://localhost:8233"
 EVIL = "http://evil.example"
 HTTP = TestClient[Any, Any]
 
@@ -45,18 +35,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keys]:
-    engine = make_engine(migrate_data_dir(tmp_path_factory.mktemp("codec-login-store")))
-    yield Keys(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def codec() -> EncryptionCodec:
-    return EncryptionCodec(Keyring({"k1": K1, "k2": K2}, "k2"))
 
 
 @pytest.fixture

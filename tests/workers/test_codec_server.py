@@ -11,8 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,62 +19,21 @@ import aiohttp
 import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
-from google.protobuf import json_format
-from sqlalchemy import Engine
 from temporalio.api.common.v1 import Payload
 
 from agentrun.codec import EncryptionCodec, Keyring
-from agentrun.store.db import make_engine, session_factory
-from agentrun.store.keys import create_api_key, revoke_key
 from agentrun.workers.cli_codec import store_authenticator
 from agentrun.workers.codec_server import build_app
-from tests.support.store import migrate_data_dir
-
-UI_ORIGIN = "http://localhost:8233"
-K1 = bytes(range(32))
-K2 = bytes(range(1, 33))
-SECRET_TEXT = '{"iban": "DE89 3704 0044 0532 0130 00"}'
-
-
-def ui_headers(key: str | None, origin: str = UI_ORIGIN) -> dict[str, str]:
-    """What the Web UI's fetch sends (data-encoder.ts), plus the Origin the browser adds."""
-    headers = {"Content-Type": "application/json", "X-Namespace": "default", "Origin": origin}
-    if key is not None:
-        headers["Authorization"] = f"Bearer {key}"
-    return headers
-
-
-def as_json(payloads: list[Payload]) -> dict[str, Any]:
-    return {"payloads": [json_format.MessageToDict(p) for p in payloads]}
-
-
-def from_json(body: dict[str, Any]) -> list[Payload]:
-    return [json_format.ParseDict(p, Payload()) for p in body["payloads"]]
-
-
-class Keys:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        with session_factory(engine)() as session:
-            self.operator, _ = create_api_key(session, name="ops", role="operator", tenant="acme")
-            self.admin, _ = create_api_key(session, name="root", role="admin", tenant="*")
-            self.reviewer, _ = create_api_key(session, name="rev", role="reviewer", tenant="acme")
-            self.revoked, info = create_api_key(session, name="gone", role="operator", tenant="x")
-            revoke_key(session, info.key_id, now=datetime.now(UTC))
-            session.commit()
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keys]:
-    url = migrate_data_dir(tmp_path_factory.mktemp("codec-store"))
-    engine = make_engine(url)
-    yield Keys(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def codec() -> EncryptionCodec:
-    return EncryptionCodec(Keyring({"k1": K1, "k2": K2}, "k2"))
+from tests.support.codec_http import (
+    K1,
+    K2,
+    SECRET_TEXT,
+    UI_ORIGIN,
+    Keys,
+    as_json,
+    from_json,
+    ui_headers,
+)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ only the endpoint), so the test flips the one switch an operator flips: Codec Se
 browser endpoint, "Include cross-origin credentials".
 """
 
-import asyncio
 import base64
 import os
 import shutil
@@ -16,9 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright, expect
@@ -37,6 +34,7 @@ from agentrun.workers.devserver import DevServer, free_port
 from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
 from tests.support.store import migrate_data_dir
+from tests.support.waiting import ui_server_settings
 
 KEY = base64.b64encode(bytes(range(7, 39))).decode()
 WAIT_MS = 20_000
@@ -117,7 +115,7 @@ async def stack(settings: Settings, tmp_path: Path) -> AsyncIterator[Stack]:
         history = await client.get_workflow_handle(run_id).fetch_history()
         [sealed] = history.events[0].workflow_execution_started_event_attributes.input.payloads
         assert marker.encode() not in sealed.SerializeToString()
-        ui_codec = (await ui_settings(ui_port))["Codec"]
+        ui_codec = (await ui_server_settings(ui_port))["Codec"]
         # Why the switch is flipped in the browser: the dev server sets only the endpoint.
         assert ui_codec["Endpoint"] == endpoint
         assert ui_codec["IncludeCredentials"] is False
@@ -134,22 +132,6 @@ async def stack(settings: Settings, tmp_path: Path) -> AsyncIterator[Stack]:
             await runner.cleanup()
         await dev.astop()
         engine.dispose()
-
-
-async def ui_settings(ui_port: int) -> dict[str, Any]:
-    """The UI server's settings for the browser app; polled, as it starts after the frontend."""
-    url = f"http://127.0.0.1:{ui_port}/api/v1/settings"
-    async with aiohttp.ClientSession() as http:
-        for _ in range(100):
-            try:
-                async with http.get(url) as response:
-                    if response.status == 200:
-                        settings: dict[str, Any] = await response.json()
-                        return settings
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"the UI server never answered {url}")
 
 
 @pytest.fixture

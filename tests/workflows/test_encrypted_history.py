@@ -18,7 +18,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -44,6 +43,7 @@ from agentrun.workers.devserver import DevServer, free_port
 from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
 from tests.support.store import migrate_data_dir
+from tests.support.waiting import ui_server_settings
 
 K_OLD = base64.b64encode(bytes(range(32))).decode()
 K_NEW = base64.b64encode(bytes(range(100, 132))).decode()
@@ -259,22 +259,6 @@ async def test_ui_decodes_history_payloads_through_the_codec_server(
     finally:
         await dev.astop()
         await runner.cleanup()
-
-
-async def ui_server_settings(ui_port: int) -> dict[str, Any]:
-    """The settings the UI server hands the browser app (its codec endpoint among them)."""
-    url = f"http://127.0.0.1:{ui_port}/api/v1/settings"
-    async with aiohttp.ClientSession() as http:
-        for _ in range(100):
-            try:
-                async with http.get(url) as response:
-                    if response.status == 200:
-                        settings: dict[str, Any] = await response.json()
-                        return settings
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"the UI server on port {ui_port} never answered {url}")
 
 
 async def test_temporal_cli_shows_decoded_history_with_codec_auth(

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
-from agentrun.contracts.identity import ALL_TENANTS, ApiKeyInfo, Grant, Role
+from agentrun.contracts.identity import ALL_TENANTS, ApiKeyInfo, Grant, GrantAction, Role
 from agentrun.contracts.review import Decision
 from agentrun.contracts.runs import RunRequest
 from agentrun.logic.grants import (
@@ -165,13 +165,39 @@ def public_keys(settings: Settings) -> dict[str, str]:
     return keys
 
 
-def _window(now: datetime, ttl: timedelta) -> tuple[int, int]:
+def _sign(
+    key: SigningKey,
+    holder: ApiKeyInfo,
+    *,
+    action: GrantAction,
+    run_id: str,
+    payload_digest: str,
+    now: datetime,
+    ttl: timedelta,
+    review_id: str | None = None,
+    decision: Decision | None = None,
+) -> str:
+    """A grant in the holder's name, valid from ``now`` for ``ttl``, with a fresh nonce."""
     if now.tzinfo is None:
         raise ValueError("now: must be timezone-aware")
     if not timedelta(0) < ttl <= MAX_GRANT_TTL:
         raise ValueError(f"ttl: must be more than 0 and at most {MAX_GRANT_TTL}, got {ttl}")
     iat = math.floor(now.timestamp())
-    return iat, iat + math.ceil(ttl.total_seconds())
+    grant = Grant(
+        kid=key.kid,
+        sub=holder.name,
+        role=holder.role,
+        tenant=holder.tenant,
+        action=action,
+        run_id=run_id,
+        review_id=review_id,
+        decision=decision,
+        payload_digest=payload_digest,
+        exp=iat + math.ceil(ttl.total_seconds()),
+        iat=iat,
+        jti=secrets.token_hex(16),
+    )
+    return sign_grant(grant, key.private_key)
 
 
 def _require_role(holder: ApiKeyInfo, allowed: frozenset[Role], doing: str) -> None:
@@ -198,22 +224,17 @@ def mint_review_grant(
 ) -> str:
     """A review grant for an authenticated key holder; the holder's name becomes the reviewer."""
     _require_role(holder, REVIEW_ROLES, "deciding a review")
-    iat, exp = _window(now, ttl)
-    grant = Grant(
-        kid=key.kid,
-        sub=holder.name,
-        role=holder.role,
-        tenant=holder.tenant,
+    return _sign(
+        key,
+        holder,
         action="review",
         run_id=run_id,
         review_id=review_id,
         decision=decision,
         payload_digest=decision_digest(comment, output),
-        exp=exp,
-        iat=iat,
-        jti=secrets.token_hex(16),
+        now=now,
+        ttl=ttl,
     )
-    return sign_grant(grant, key.private_key)
 
 
 def mint_start_grant(
@@ -229,17 +250,12 @@ def mint_start_grant(
             f"API key {holder.key_id} ({holder.name}) is for tenant {holder.tenant!r}, "
             f"not {request.tenant_id!r}",
         )
-    iat, exp = _window(now, ttl)
-    grant = Grant(
-        kid=key.kid,
-        sub=holder.name,
-        role=holder.role,
-        tenant=holder.tenant,
+    return _sign(
+        key,
+        holder,
         action="start",
         run_id=request.request_id,
         payload_digest=start_digest(request),
-        exp=exp,
-        iat=iat,
-        jti=secrets.token_hex(16),
+        now=now,
+        ttl=ttl,
     )
-    return sign_grant(grant, key.private_key)

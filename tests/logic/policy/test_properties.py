@@ -9,7 +9,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agentrun.contracts.policy import Checkpoint, PolicyDecision, Verdict
+from agentrun.contracts.policy import RULE_KINDS, Checkpoint, PolicyDecision, Verdict
 from agentrun.contracts.tools import ToolPolicy
 from agentrun.logic.policy import (
     PolicyEngine,
@@ -184,20 +184,7 @@ def _load(data: object) -> None:
 
 RULE_FIELDS = {
     "id": st.sampled_from(["a", "b", "refund-cap", "builtin.x", ""]) | json_values,
-    "kind": st.sampled_from(
-        [
-            "tool_allowlist",
-            "arg_constraint",
-            "budget",
-            "rate_limit",
-            "loop",
-            "lethal_trifecta",
-            "injection",
-            "redact_output",
-            "nope",
-        ]
-    )
-    | json_values,
+    "kind": st.sampled_from([*RULE_KINDS, "nope"]) | json_values,
     "tool": st.sampled_from(["issue_refund", "Bad"]) | json_values,
     "tools": st.lists(st.sampled_from(["issue_refund", "x"])) | json_values,
     "path": st.sampled_from(["amount", "a.b.0", "a..b"]) | json_values,
