@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from scipy import stats
 from sqlalchemy import text
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -51,6 +53,7 @@ X = "\N{MULTIPLICATION SIGN}"
 SIDES = ("on", "off")
 # Step counts whose difference gives the events one more tool call adds to a run.
 SLOPE_STEPS = (5, 50)
+BOOTSTRAP_SEED = 20261129
 Samples = dict[str, list[float]]
 
 
@@ -173,6 +176,25 @@ def paired_ratios(batches: dict[str, list[Batch]]) -> list[float]:
     return [on.runs_per_s / off.runs_per_s for on, off in rounds]
 
 
+def median_interval(ratios: list[float], confidence: float = 0.95) -> tuple[float, float]:
+    """A bootstrap confidence interval for the median of the paired ratios.
+
+    One pair moves by up to ±15 % on this VM, so the median of a few pairs alone cannot say
+    whether a miss (or a pass) is more than luck; the interval can. Seeded: the same rounds
+    always give the same interval.
+    """
+    if len(set(ratios)) < 2:
+        return ratios[0], ratios[0]
+    result = stats.bootstrap(
+        (np.asarray(ratios),),
+        np.median,
+        confidence_level=confidence,
+        method="percentile",
+        random_state=BOOTSTRAP_SEED,
+    )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
 def _rows(
     latency: Samples,
     sequential_cpu: Samples,
@@ -187,6 +209,7 @@ def _rows(
         return Figure.sides(name, value("on"), value("off"), target)
 
     pairs = paired_ratios(batches)
+    low, high = median_interval(pairs)
     return [
         row("latency p50 (ms)", lambda s: percentile(latency[s], 0.5) * 1e3),
         row("latency p95 (ms)", lambda s: percentile(latency[s], 0.95) * 1e3),
@@ -197,7 +220,7 @@ def _rows(
         ),
         Figure(
             f"throughput on/off, median of {len(pairs)} paired rounds "
-            f"(range {min(pairs):.2f} to {max(pairs):.2f})",
+            f"(95 % CI {low:.2f} to {high:.2f}; range {min(pairs):.2f} to {max(pairs):.2f})",
             None,
             None,
             percentile(pairs, 0.5),
@@ -320,7 +343,8 @@ async def _main(args: argparse.Namespace) -> int:
         f"{args.warmup} warm-up runs each; latency over {args.runs} sequential runs each "
         f"(interleaved); throughput in {args.rounds} rounds of {args.concurrency} concurrent "
         "runs per side, the two sides back to back in each round (alternating which goes "
-        "first), judged on the median of the rounds' on/off ratios; events per tool call "
+        "first), judged on the median of the rounds' on/off ratios (with a bootstrap 95 % "
+        "confidence interval); events per tool call "
         "from a 5- and a 50-step run; "
         f"benchmark took {time.perf_counter() - started:.0f} s."
     )
@@ -340,7 +364,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.record", description=__doc__)
     parser.add_argument("--runs", type=int, default=30, help="sequential runs per side")
     parser.add_argument("--concurrency", type=int, default=50, help="runs per throughput batch")
-    parser.add_argument("--rounds", type=int, default=9, help="throughput batches per side")
+    parser.add_argument("--rounds", type=int, default=15, help="throughput batches per side")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up runs per side")
     parser.add_argument("--database-url", help="record to this database (default: SQLite)")
     parser.add_argument(
