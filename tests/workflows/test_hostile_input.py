@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,21 +34,14 @@ from agentrun.contracts.runs import MAX_INPUT_BYTES, RunResult
 from agentrun.contracts.states import FailureCategory
 from agentrun.logic.grants import decision_digest
 from agentrun.logic.redaction import redact_value
-from agentrun.store.db import make_engine, session_factory
-from agentrun.store.keys import create_api_key
-from agentrun.workers.settings import Settings
 from agentrun.workers.signing import (
     SigningKey,
-    init_signing_key,
     mint_review_grant,
-    mint_start_grant,
-    signing_dir,
 )
 from agentrun.workers.worker import build_worker
-from tests.conftest import TEST_AGENT_MODULES
 from tests.support.agents import ProbeInput
 from tests.support.hostile_agents import AGENT, OUTPUTS, TOOL, Report
-from tests.support.store import migrate_data_dir
+from tests.support.signed import TTL, signed_setup, start_signed
 from tests.support.waiting import eventually, wait_for_review
 
 HOSTILE = settings(
@@ -59,7 +52,6 @@ HOSTILE = settings(
 # Generous for a run of a few steps on a loaded machine, short enough that a stuck run fails.
 ENDS_WITHIN = 30.0
 REVIEWERS = ("alice", "bob")  # the probe agents' reviewer group
-TTL = timedelta(minutes=10)
 # Raw payloads are sent only below this: Temporal's refusal of an update quotes it, and a refusal
 # over 2 MB fails the workflow task until the server gives the update up (docs/security.md).
 RAW_LIMIT = 1_950_000
@@ -447,19 +439,24 @@ class Signed:
 @pytest.fixture
 async def signed(temporal_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Signed]:
     """A worker that requires signed grants, with alice (reviewer) and a runner of tenant acme."""
-    url = migrate_data_dir(tmp_path)
-    queue = f"hostile-signed-{uuid.uuid4().hex[:8]}"
-    config = Settings(
-        data_dir=tmp_path, agent_modules=TEST_AGENT_MODULES, task_queue=queue, auth_required=True
+    setup = signed_setup(
+        tmp_path,
+        "hostile-signed",
+        [("alice", "alice", Role.REVIEWER, "acme"), ("runner", "ci-bot", Role.RUNNER, "acme")],
     )
-    key = init_signing_key(signing_dir(config))
-    engine = make_engine(url)
-    with session_factory(engine)() as session, session.begin():
-        _, alice = create_api_key(session, name="alice", role=Role.REVIEWER, tenant="acme")
-        _, runner = create_api_key(session, name="ci-bot", role=Role.RUNNER, tenant="acme")
-    engine.dispose()
-    async with build_worker(temporal_env.client, config):
-        yield Signed(AgentRunClient(temporal_env.client, task_queue=queue), key, alice, runner)
+    runs = AgentRunClient(temporal_env.client, task_queue=setup.settings.task_queue)
+    async with build_worker(temporal_env.client, setup.settings):
+        yield Signed(runs, setup.key, setup.holders["alice"], setup.holders["runner"])
+
+
+async def _start_reviewed(signed: Signed, key: str) -> str:
+    """A run of the reviewed agent, started with the runner's grant, now waiting for review."""
+    request = RunRequest(
+        agent="reviewed", tenant_id="acme", input={"key": key}, request_id=uuid.uuid4().hex
+    )
+    run_id = await start_signed(signed.runs, signed.key, signed.runner, request)
+    await wait_for_review(signed.runs, run_id)
+    return run_id
 
 
 TOKEN_KINDS = ["valid", "valid", "none", "random", "truncated", "tampered", "other review"]
@@ -535,14 +532,7 @@ def _signable(decision: ReviewDecision) -> bool:
 async def test_only_a_valid_grant_decides_a_signed_review(
     signed: Signed, attempts: list[tuple[tuple[ReviewDecision, str, str], str]]
 ) -> None:
-    request = RunRequest(
-        agent="reviewed", tenant_id="acme", input={"key": "s"}, request_id=uuid.uuid4().hex
-    )
-    grant = mint_start_grant(
-        signed.key, signed.runner, request=request, now=datetime.now(UTC), ttl=TTL
-    )
-    run_id = await signed.runs.start(request.model_copy(update={"grant": grant}))
-    await wait_for_review(signed.runs, run_id)
+    run_id = await _start_reviewed(signed, "s")
     gate = Gate(signed.runs, run_id)
     for (decision, given_kind, noise), channel in attempts:
         kind = given_kind if _signable(decision) or given_kind == "none" else "random"
@@ -564,14 +554,7 @@ async def test_only_a_valid_grant_decides_a_signed_review(
 async def test_a_raw_decision_with_nan_is_refused_not_fatal(signed: Signed) -> None:
     """NaN is valid input to Temporal's JSON decoder but has no canonical JSON: checking a grant
     against it raised inside the signal handler, and the run failed every workflow task."""
-    request = RunRequest(
-        agent="reviewed", tenant_id="acme", input={"key": "n"}, request_id=uuid.uuid4().hex
-    )
-    grant = mint_start_grant(
-        signed.key, signed.runner, request=request, now=datetime.now(UTC), ttl=TTL
-    )
-    run_id = await signed.runs.start(request.model_copy(update={"grant": grant}))
-    await wait_for_review(signed.runs, run_id)
+    run_id = await _start_reviewed(signed, "n")
     raw = RawValue(
         Payload(
             metadata={"encoding": b"json/plain"},

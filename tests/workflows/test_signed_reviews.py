@@ -25,22 +25,14 @@ from agentrun.contracts.identity import ApiKeyInfo, Grant, Role
 from agentrun.contracts.states import FailureCategory
 from agentrun.logic.grants import canonical_json, decision_digest, sign_grant
 from agentrun.store.db import make_engine, session_factory
-from agentrun.store.keys import create_api_key
 from agentrun.store.models import GovernanceEventRow
-from agentrun.workers.settings import Settings
 from agentrun.workers.signing import (
     SigningKey,
-    init_signing_key,
     mint_review_grant,
-    mint_start_grant,
-    signing_dir,
 )
 from agentrun.workers.worker import build_worker
-from tests.conftest import TEST_AGENT_MODULES
-from tests.support.store import migrate_data_dir
+from tests.support.signed import TTL, signed_setup, start_signed
 from tests.support.waiting import eventually, wait_for_review
-
-TTL = timedelta(minutes=10)
 
 
 @dataclasses.dataclass
@@ -55,43 +47,32 @@ class Desk:
 
 @pytest.fixture
 async def desk(temporal_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Desk]:
-    url = migrate_data_dir(tmp_path)
-    queue = f"signed-{uuid.uuid4().hex[:8]}"
-    settings = Settings(
-        data_dir=tmp_path, agent_modules=TEST_AGENT_MODULES, task_queue=queue, auth_required=True
-    )
-    key = init_signing_key(signing_dir(settings))
-    engine = make_engine(url)
-    holders, secrets = {}, {}
-    with session_factory(engine)() as session, session.begin():
-        for label, name, role, tenant in (
+    setup = signed_setup(
+        tmp_path,
+        "signed",
+        [
             ("alice", "alice", Role.REVIEWER, "acme"),
             ("runner", "ci-bot", Role.RUNNER, "acme"),
             ("alice-elsewhere", "alice", Role.REVIEWER, "globex"),
-        ):
-            secrets[label], holders[label] = create_api_key(
-                session, name=name, role=role, tenant=tenant
-            )
-    engine.dispose()
+        ],
+    )
+    queue = setup.settings.task_queue
     env = {
         **os.environ,
         "AGENTRUN_DATA_DIR": str(tmp_path),
         "AGENTRUN_TASK_QUEUE": queue,
         "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
     }
-    async with build_worker(temporal_env.client, settings):
+    async with build_worker(temporal_env.client, setup.settings):
         runs = AgentRunClient(temporal_env.client, task_queue=queue)
-        yield Desk(runs, url, key, holders, secrets, env)
+        yield Desk(runs, setup.url, setup.key, setup.holders, setup.secrets, env)
 
 
 async def _start(desk: Desk, agent: str) -> str:
     request = RunRequest(
         agent=agent, tenant_id="acme", input={"key": "k"}, request_id=f"run-{uuid.uuid4().hex}"
     )
-    grant = mint_start_grant(
-        desk.key, desk.holders["runner"], request=request, now=datetime.now(UTC), ttl=TTL
-    )
-    return await desk.runs.start(request.model_copy(update={"grant": grant}))
+    return await start_signed(desk.runs, desk.key, desk.holders["runner"], request)
 
 
 def _approve(token: str | None, review_id: str) -> ReviewDecision:

@@ -27,8 +27,7 @@ Processor = Callable[[Any], Any] | None
 # (65535), so a large batch is split into a few statements rather than refused.
 MAX_PARAMS = 30_000
 _PLACEHOLDER = {"sqlite": "?", "postgresql": "%s"}
-# Statements for up to this many rows are kept once built (a batch's size varies, and a kept
-# statement's length grows with its rows: caching every size would hold megabytes).
+# Statements for up to this many rows are kept once built.
 CACHED_ROWS = 64
 _processors: dict[tuple[str, str], dict[str, Processor]] = {}
 _statements: dict[tuple[str, object], str] = {}
@@ -123,7 +122,7 @@ class Bulk:
         for start in range(0, len(values), MAX_PARAMS):
             part = values[start : start + MAX_PARAMS]
             spec = _Select(table.name, tuple(columns), key, len(part))
-            rows.extend(self.fetch(self._sql(spec, len(part)), part))
+            rows.extend(self.fetch(self._sql(spec), part))
         return rows
 
     def insert(
@@ -161,17 +160,17 @@ class Bulk:
             params: list[Any] = []
             for row in part:
                 params.extend(process(row))
-            out.extend(self.fetch(self._sql(spec, len(part)), params))
+            out.extend(self.fetch(self._sql(spec), params))
         return out
 
-    def _sql(self, spec: "_Select | _Insert", rows: int) -> str:
+    def _sql(self, spec: "_Select | _Insert") -> str:
         """The statement's text, kept for small row counts (its length grows with its rows,
         and a batch's size varies: keeping every size would hold megabytes)."""
         key = (self.dialect.name, spec)
         sql = _statements.get(key)
         if sql is None:
             sql = spec.render(self._quote, self._placeholder)
-            if rows <= CACHED_ROWS:
+            if spec.count <= CACHED_ROWS:
                 _statements[key] = sql
         return sql
 
