@@ -32,18 +32,14 @@ RUN_SPANS = {
     "invoke_agent two-tools": 1,
     "StartWorkflow:AgentRun": 1,
     "RunWorkflow:AgentRun": 1,
-    "StartActivity:agentrun.prepare_run": 1,
     "RunActivity:agentrun.prepare_run": 1,
-    "StartActivity:agentrun.model_call": 3,
-    "RunActivity:agentrun.model_call": 3,
     "chat scripted-1": 3,
-    "StartActivity:tool.echo": 2,
-    "RunActivity:tool.echo": 2,
     "execute_tool echo": 2,
     "ValidateUpdate:submit_review": 1,
     "HandleUpdate:submit_review": 1,
     "CompleteWorkflow:AgentRun": 1,
 }
+TEMPORAL_IDS = ("temporalActivityID", "temporalWorkflowID", "temporalRunID")
 SECRETS = ("alpha-key", "beta-key", "Test agent two-tools.")
 
 
@@ -87,6 +83,15 @@ def _ancestors(span: ReadableSpan, by_id: dict[int, ReadableSpan]) -> Iterator[R
 
 def _attrs(span: ReadableSpan) -> dict[str, Any]:
     return dict(span.attributes or {})
+
+
+def _temporal_ids(span: ReadableSpan) -> dict[str, Any]:
+    """The span's workflow id, and whether it names a workflow run (its id is random)."""
+    attrs = _attrs(span)
+    return {
+        "temporalWorkflowID": attrs["temporalWorkflowID"],
+        "temporalRunID": bool(attrs["temporalRunID"]),
+    }
 
 
 def _parent(span: ReadableSpan, by_id: dict[int, ReadableSpan]) -> ReadableSpan:
@@ -164,12 +169,18 @@ async def test_span_tree_of_a_reviewed_run_with_two_tool_calls(traced: Traced) -
     assert status.trace_id == trace_id
     assert stored_trace_ids(traced.settings, run_id) == {trace_id}
 
+    # Model and tool activities are their GenAI spans, in the run's context, with Temporal's ids.
+    (start,) = [s for s in run_spans if s.name == "StartWorkflow:AgentRun"]
     tools = [s for s in run_spans if s.name == "execute_tool echo"]
+    chats = [s for s in run_spans if s.name == "chat scripted-1"]
+    for span in tools + chats:
+        assert _parent(span, by_id) is start
+        assert _temporal_ids(span) == {"temporalWorkflowID": run_id, "temporalRunID": True}
+    assert len({_attrs(s)["temporalActivityID"] for s in tools + chats}) == 5
     for span in tools:
         assert span.kind is SpanKind.INTERNAL
         assert span.status.status_code is StatusCode.UNSET
-        assert _parent(span, by_id).name == "RunActivity:tool.echo"
-        assert set(_attrs(span)) == {
+        assert set(_attrs(span)) - set(TEMPORAL_IDS) == {
             "gen_ai.operation.name",
             "gen_ai.tool.name",
             "gen_ai.tool.call.id",
@@ -179,13 +190,12 @@ async def test_span_tree_of_a_reviewed_run_with_two_tool_calls(traced: Traced) -
         c.idempotency_key for c in status.tool_calls
     )
 
-    chats = [s for s in run_spans if s.name == "chat scripted-1"]
     assert len(chats) == status.usage.model_calls
     for span in chats:
         assert span.kind is SpanKind.CLIENT
-        assert _parent(span, by_id).name == "RunActivity:agentrun.model_call"
         attrs = _attrs(span)
-        assert {k: attrs[k] for k in attrs if not k.startswith("gen_ai.usage.")} == {
+        named = {k for k in attrs if not k.startswith("gen_ai.usage.")} - set(TEMPORAL_IDS)
+        assert {k: attrs[k] for k in named} == {
             "gen_ai.operation.name": "chat",
             "gen_ai.provider.name": "scripted",
             "gen_ai.request.model": "scripted-1",
@@ -220,3 +230,26 @@ async def test_failing_tool_span_carries_the_error_class(traced: Traced) -> None
     assert span.status.description == record.error_class
     assert _attrs(span)["error.type"] == record.error_class
     assert not span.events  # no recorded exception: its message may quote the params
+
+
+async def test_temporal_spans_setting_brings_back_the_activity_spans(
+    temporal_env: WorkflowEnvironment, traced: Traced
+) -> None:
+    """With AGENTRUN_OTEL_TEMPORAL_SPANS, each activity also has Temporal's two spans."""
+    client = await connect(
+        temporal_env.client.service_client.config.target_host,
+        interceptors=tracing_interceptors(traced.provider, temporal_spans=True),
+    )
+    settings = traced.settings.model_copy(update={"otel_temporal_spans": True})
+    runs = AgentRunClient(client, settings.task_queue)
+    async with build_worker(client, settings, tracer_provider=traced.provider):
+        run_id = await runs.start(RunRequest(agent="strict", input={"key": "k"}))
+        await runs.result(run_id)
+    spans = traced.exporter.get_finished_spans()
+    by_id = {s.context.span_id: s for s in spans}
+    names = Counter(s.name for s in spans)
+    for activity in ("agentrun.prepare_run", "agentrun.model_call", "tool.strict_read"):
+        assert names[f"StartActivity:{activity}"] == names[f"RunActivity:{activity}"] >= 1
+    (span,) = [s for s in spans if s.name == "execute_tool strict_read"]
+    assert _parent(span, by_id).name == "RunActivity:tool.strict_read"
+    assert _parent(_parent(span, by_id), by_id).name == "StartActivity:tool.strict_read"

@@ -64,6 +64,16 @@ class ModelActivities:
             duration_ms=(time.perf_counter() - started) * 1000,
         )
 
+    async def _conversation(self, call: ModelCallInput) -> list[Message]:
+        try:
+            return await self._store.append_and_load(
+                call.run_id, call.start_index, call.new_messages
+            )
+        except ConversationGap as err:
+            raise ApplicationError(
+                str(err), type=ErrorType.CONVERSATION_MISSING, non_retryable=True
+            ) from None
+
     @activity.defn(name=ACTIVITY_MODEL_CALL)
     async def model_call(self, call: ModelCallInput) -> ModelCallResult:
         started = time.perf_counter()
@@ -80,18 +90,13 @@ class ModelActivities:
                 type=ErrorType.MODEL_ERROR,
                 non_retryable=True,
             )
-        try:
-            messages = await self._store.append_and_load(
-                call.run_id, call.start_index, call.new_messages
-            )
-        except ConversationGap as err:
-            raise ApplicationError(
-                str(err), type=ErrorType.CONVERSATION_MISSING, non_retryable=True
-            ) from None
+        # The chat span is the activity's span (workers.tracing_interceptor), so it covers
+        # loading the conversation too: a run whose conversation is gone shows it in its trace.
         try:
             with chat_span(
                 self._tracer, provider=provider.name, model=spec.model.model, agent=spec.name
             ) as span:
+                messages = await self._conversation(call)
                 response = await provider.complete(
                     ModelRequest(spec=spec, messages=messages, turn=call.turn)
                 )

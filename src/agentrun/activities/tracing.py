@@ -1,9 +1,10 @@
 """GenAI spans for the model and tool activities (OpenTelemetry GenAI semantic conventions).
 
-The spans start in the current context, which Temporal's TracingInterceptor has set to its
-``RunActivity`` span carrying the run's trace, so they nest under the activity without any
-plumbing of our own. Attributes are names, ids and counts only: params, outputs, prompts and
-exception messages can hold secrets or personal data, so they never reach a span.
+The spans start in the current context, which the tracing interceptor has set to the run's trace
+(workers.tracing_interceptor), so they nest in the run without any plumbing of our own; they are
+the activity's span, so they carry Temporal's ids for it as Temporal's ``RunActivity`` span
+would. Attributes are names, ids and counts only: params, outputs, prompts and exception
+messages can hold secrets or personal data, so they never reach a span.
 """
 
 import asyncio
@@ -14,6 +15,7 @@ from typing import Final
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from agentrun.contracts.model import TokenUsage
@@ -33,24 +35,40 @@ TOOL_NAME: Final = "gen_ai.tool.name"
 TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
 ERROR_TYPE: Final = "error.type"
 CONVERSATION_ID: Final = "gen_ai.conversation.id"
+# Temporal's own attribute names, as its interceptor puts them on RunActivity spans.
+ACTIVITY_ID: Final = "temporalActivityID"
+WORKFLOW_ID: Final = "temporalWorkflowID"
+WORKFLOW_RUN_ID: Final = "temporalRunID"
+
+
+def _temporal_ids() -> dict[str, str]:
+    """The activity's Temporal ids, which link a span to the run's page in the Temporal UI."""
+    if not activity.in_activity():
+        return {}
+    info = activity.info()
+    return {
+        ACTIVITY_ID: info.activity_id,
+        WORKFLOW_ID: info.workflow_id or "",
+        WORKFLOW_RUN_ID: info.workflow_run_id or "",
+    }
 
 
 @contextmanager
 def _genai_span(
     tracer: Tracer, name: str, kind: SpanKind, attributes: Mapping[str, str]
 ) -> Iterator[Span]:
-    """A span whose failure is recorded as its exception's class only, never its message."""
+    """A span whose failure is recorded as its error class only, never its message."""
     with tracer.start_as_current_span(
         name,
         kind=kind,
-        attributes=attributes,
+        attributes={**attributes, **_temporal_ids()},
         record_exception=False,
         set_status_on_exception=False,
     ) as span:
         try:
             yield span
         except BaseException as exc:
-            _fail(span, type(exc).__name__)
+            _fail(span, classify_failure(exc)[0])
             raise
 
 
@@ -123,7 +141,12 @@ def tool_span(tracer: Tracer, tool: str, call_id: str, attempt: ToolAttempt) -> 
     with tracer.start_as_current_span(
         f"execute_tool {tool}",
         kind=SpanKind.INTERNAL,
-        attributes={OPERATION: "execute_tool", TOOL_NAME: tool, TOOL_CALL_ID: call_id},
+        attributes={
+            OPERATION: "execute_tool",
+            TOOL_NAME: tool,
+            TOOL_CALL_ID: call_id,
+            **_temporal_ids(),
+        },
         record_exception=False,
         set_status_on_exception=False,
     ) as span:

@@ -163,7 +163,7 @@ async def _worker(settings: Settings, json_output: bool) -> None:
     temporal = await connect(
         settings.temporal_address,
         settings.temporal_namespace,
-        interceptors=telemetry.tracing_interceptors(),
+        interceptors=telemetry.tracing_interceptors(temporal_spans=settings.otel_temporal_spans),
         runtime=telemetry.build_runtime(settings),
         data_converter=data_converter(settings),
     )

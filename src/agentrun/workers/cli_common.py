@@ -207,7 +207,7 @@ async def open_client(settings: Settings) -> AgentRunClient:
     """With tracing configured, runs started here carry the caller's trace into the workflow."""
     interceptors = []
     if telemetry.configure_tracing(settings) is not None:
-        interceptors = telemetry.tracing_interceptors()
+        interceptors = telemetry.tracing_interceptors(temporal_spans=settings.otel_temporal_spans)
     return await AgentRunClient.connect(
         settings.temporal_address,
         settings.temporal_namespace,

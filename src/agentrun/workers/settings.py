@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     otel_exporter: Literal["none", "console", "otlp-grpc", "otlp-http"] = "none"
     # OTLP endpoint; None: the exporter's own default (or OTEL_EXPORTER_OTLP_*_ENDPOINT).
     otel_endpoint: str | None = None
+    # Temporal's StartActivity and RunActivity spans around model and tool activities, which
+    # duplicate their chat/execute_tool spans (workers.tracing_interceptor); off by default.
+    otel_temporal_spans: bool = False
     # host:port of the worker's Prometheus /metrics endpoint (e.g. 127.0.0.1:9464); None: none.
     metrics_bind: str | None = None
     # The run record store (SQLAlchemy URL, e.g. postgresql://...); None: SQLite in data_dir.

@@ -23,6 +23,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from agentrun.contracts.names import Metric
 from agentrun.workers.settings import Settings
+from agentrun.workers.tracing_interceptor import AgentTracingInterceptor
 
 SERVICE_NAME: Final = "agentrun-worker"
 TRACER_NAME: Final = "agentrun"
@@ -109,14 +110,22 @@ def build_runtime(settings: Settings) -> Runtime:
     )
 
 
-def tracing_interceptors(provider: TracerProvider | None = None) -> list[TracingInterceptor]:
-    """Temporal's tracing interceptor; with no provider it follows the global one (even later)."""
+def tracing_interceptors(
+    provider: TracerProvider | None = None, *, temporal_spans: bool = False
+) -> list[TracingInterceptor]:
+    """Temporal's tracing interceptor; with no provider it follows the global one (even later).
+
+    Without ``temporal_spans``, model and tool activities get no ``StartActivity`` and
+    ``RunActivity`` spans: their GenAI spans stand for them (workers.tracing_interceptor).
+    """
     tracer = provider.get_tracer(TRACER_NAME) if provider is not None else None
-    return [TracingInterceptor(tracer)]
+    if temporal_spans:
+        return [TracingInterceptor(tracer)]
+    return [AgentTracingInterceptor(tracer)]
 
 
 def worker_interceptors(
-    client: Client, provider: TracerProvider | None = None
+    client: Client, provider: TracerProvider | None = None, *, temporal_spans: bool = False
 ) -> list[TracingInterceptor]:
     """What a worker adds on top of its client's interceptors.
 
@@ -125,7 +134,7 @@ def worker_interceptors(
     """
     if any(isinstance(i, TracingInterceptor) for i in client.config()["interceptors"]):
         return []
-    return tracing_interceptors(provider)
+    return tracing_interceptors(provider, temporal_spans=temporal_spans)
 
 
 def flush_tracing(timeout_ms: int = 5000) -> None:

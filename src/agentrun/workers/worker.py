@@ -179,7 +179,9 @@ def build_worker(
         # Log context outermost: it wraps the tracing spans, so tool log lines carry both.
         interceptors=[
             LogContextInterceptor(),
-            *worker_interceptors(client, tracer_provider),
+            *worker_interceptors(
+                client, tracer_provider, temporal_spans=settings.otel_temporal_spans
+            ),
             *([RecordInterceptor(recorder)] if recorder is not None else []),
         ],
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.sticky_queue_timeout_s),
