@@ -105,9 +105,13 @@ def chat_span(tracer: Tracer, *, provider: str, model: str, agent: str) -> Itera
 
 
 def record_chat_response(span: Span, model: str, usage: TokenUsage) -> None:
-    span.set_attribute(RESPONSE_MODEL, model)
-    span.set_attribute(INPUT_TOKENS, usage.input_tokens)
-    span.set_attribute(OUTPUT_TOKENS, usage.output_tokens)
+    span.set_attributes(
+        {
+            RESPONSE_MODEL: model,
+            INPUT_TOKENS: usage.input_tokens,
+            OUTPUT_TOKENS: usage.output_tokens,
+        }
+    )
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any
 
 import opentelemetry.context
 import opentelemetry.util.types
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, Tracer
 from temporalio import activity, workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.opentelemetry import TracingInterceptor, TracingWorkflowInboundInterceptor
@@ -29,6 +29,8 @@ from temporalio.worker import (
 
 from agentrun.contracts.names import ACTIVITY_MODEL_CALL, TOOL_ACTIVITY_PREFIX
 
+# Decoded trace contexts kept, one per run in flight (far more than a worker's slots).
+_CONTEXTS_KEPT = 4096
 # The span Temporal's workflow interceptor opens for every scheduled activity.
 _START_ACTIVITY = "StartActivity:"
 
@@ -40,6 +42,10 @@ def opens_genai_span(activity_type: str) -> bool:
 
 class AgentTracingInterceptor(TracingInterceptor):
     """Client and worker interceptor: Temporal's spans, less the duplicates of GenAI spans."""
+
+    def __init__(self, tracer: Tracer | None = None) -> None:
+        super().__init__(tracer)
+        self._contexts: dict[tuple[bytes, bytes], opentelemetry.context.Context] = {}
 
     def intercept_activity(
         self,
@@ -54,12 +60,26 @@ class AgentTracingInterceptor(TracingInterceptor):
         return _WorkflowInbound
 
     def context_of(self, headers: Mapping[str, Payload]) -> opentelemetry.context.Context | None:
-        """The caller's trace context carried in an activity's headers, if any."""
+        """The caller's trace context carried in an activity's headers, if any.
+
+        Every activity of a run carries the same header (the run's own, forwarded), and
+        decoding it cost about as much as a span, so decoded contexts are kept (they are
+        immutable) for as long as a worker holds that many runs.
+        """
         payload = headers.get(self.header_key)
         if not payload:
             return None
-        carrier = self.payload_converter.from_payloads([payload])[0]
-        return self.text_map_propagator.extract(carrier) if carrier else None
+        key = (payload.metadata.get("encoding", b""), payload.data)
+        context = self._contexts.get(key)
+        if context is None:
+            carrier = self.payload_converter.from_payloads([payload])[0]
+            if not carrier:
+                return None
+            context = self.text_map_propagator.extract(carrier)
+            if len(self._contexts) >= _CONTEXTS_KEPT:
+                self._contexts.clear()
+            self._contexts[key] = context
+        return context
 
 
 class _ActivityInbound(ActivityInboundInterceptor):
