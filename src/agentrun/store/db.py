@@ -68,13 +68,19 @@ def _configure_sqlite(engine: Engine) -> None:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA journal_mode = WAL")
+            # WAL's recommended level: no fsync per commit, only at checkpoints; a commit
+            # survives a crash of the process, and a power cut can only undo the last ones,
+            # whole (the audit chain stays intact). Temporal's dev server runs with the same.
+            cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight to the driver: every transaction pays for this statement, and through
+        # SQLAlchemy's execution layer it cost ~0.5 ms of CPU in a loaded worker.
+        connection.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
