@@ -15,6 +15,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from agentrun.activities import tracing
 from agentrun.client import AgentRunClient, connect
 from agentrun.contracts import Decision, ReviewDecision, RunRequest
 from agentrun.contracts.states import RunState
@@ -39,7 +40,7 @@ RUN_SPANS = {
     "HandleUpdate:submit_review": 1,
     "CompleteWorkflow:AgentRun": 1,
 }
-TEMPORAL_IDS = ("temporalActivityID", "temporalWorkflowID", "temporalRunID")
+TEMPORAL_IDS = (tracing.ACTIVITY_ID, tracing.WORKFLOW_ID, tracing.WORKFLOW_RUN_ID)
 SECRETS = ("alpha-key", "beta-key", "Test agent two-tools.")
 
 
@@ -89,8 +90,8 @@ def _temporal_ids(span: ReadableSpan) -> dict[str, Any]:
     """The span's workflow id, and whether it names a workflow run (its id is random)."""
     attrs = _attrs(span)
     return {
-        "temporalWorkflowID": attrs["temporalWorkflowID"],
-        "temporalRunID": bool(attrs["temporalRunID"]),
+        tracing.WORKFLOW_ID: attrs[tracing.WORKFLOW_ID],
+        tracing.WORKFLOW_RUN_ID: bool(attrs[tracing.WORKFLOW_RUN_ID]),
     }
 
 
@@ -175,8 +176,8 @@ async def test_span_tree_of_a_reviewed_run_with_two_tool_calls(traced: Traced) -
     chats = [s for s in run_spans if s.name == "chat scripted-1"]
     for span in tools + chats:
         assert _parent(span, by_id) is start
-        assert _temporal_ids(span) == {"temporalWorkflowID": run_id, "temporalRunID": True}
-    assert len({_attrs(s)["temporalActivityID"] for s in tools + chats}) == 5
+        assert _temporal_ids(span) == {tracing.WORKFLOW_ID: run_id, tracing.WORKFLOW_RUN_ID: True}
+    assert len({_attrs(s)[tracing.ACTIVITY_ID] for s in tools + chats}) == 5
     for span in tools:
         assert span.kind is SpanKind.INTERNAL
         assert span.status.status_code is StatusCode.UNSET

@@ -21,27 +21,24 @@ from temporalio.testing import WorkflowEnvironment
 
 from agentrun.client import AgentRunClient, AgentRunError
 from agentrun.contracts import Decision, ReviewDecision, RunRequest, RunState
-from agentrun.contracts.identity import ApiKeyInfo, Grant, Role
+from agentrun.contracts.identity import Grant, Role
 from agentrun.contracts.states import FailureCategory
 from agentrun.logic.grants import canonical_json, decision_digest, sign_grant
 from agentrun.store.db import make_engine, session_factory
 from agentrun.store.models import GovernanceEventRow
 from agentrun.workers.signing import (
-    SigningKey,
     mint_review_grant,
 )
 from agentrun.workers.worker import build_worker
-from tests.support.signed import TTL, signed_setup, start_signed
+from tests.support.signed import TTL, SignedSetup, signed_setup, start_signed
 from tests.support.waiting import eventually, wait_for_review
 
 
 @dataclasses.dataclass
-class Desk:
+class Desk(SignedSetup):
+    """The signed setup with its worker running: a client, and the CLI's environment."""
+
     runs: AgentRunClient
-    url: str
-    key: SigningKey
-    holders: dict[str, ApiKeyInfo]
-    secrets: dict[str, str]
     env: dict[str, str]
 
 
@@ -65,7 +62,7 @@ async def desk(temporal_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterat
     }
     async with build_worker(temporal_env.client, setup.settings):
         runs = AgentRunClient(temporal_env.client, task_queue=queue)
-        yield Desk(runs, setup.url, setup.key, setup.holders, setup.secrets, env)
+        yield Desk(**vars(setup), runs=runs, env=env)
 
 
 async def _start(desk: Desk, agent: str) -> str:

@@ -142,22 +142,11 @@ def classify_failure(exc: BaseException) -> tuple[str, bool | None]:
 @contextmanager
 def tool_span(tracer: Tracer, tool: str, call_id: str, attempt: ToolAttempt) -> Iterator[Span]:
     """An INTERNAL span around one attempt; a failure fills ``attempt`` and marks the span."""
-    with tracer.start_as_current_span(
-        f"execute_tool {tool}",
-        kind=SpanKind.INTERNAL,
-        attributes={
-            OPERATION: "execute_tool",
-            TOOL_NAME: tool,
-            TOOL_CALL_ID: call_id,
-            **_temporal_ids(),
-        },
-        record_exception=False,
-        set_status_on_exception=False,
-    ) as span:
-        try:
+    attributes = {OPERATION: "execute_tool", TOOL_NAME: tool, TOOL_CALL_ID: call_id}
+    try:
+        with _genai_span(tracer, f"execute_tool {tool}", SpanKind.INTERNAL, attributes) as span:
             yield span
-        except BaseException as exc:
-            attempt.status = "error"
-            attempt.error_class, attempt.retryable = classify_failure(exc)
-            _fail(span, attempt.error_class)
-            raise
+    except BaseException as exc:
+        attempt.status = "error"
+        attempt.error_class, attempt.retryable = classify_failure(exc)
+        raise
