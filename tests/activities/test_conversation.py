@@ -23,6 +23,7 @@ async def test_private_cache_holds_only_its_table_and_survives_a_restart(tmp_pat
     path = tmp_path / "nested" / "conversations.db"
     store = ConversationStore.private(path)
     await store.append_and_load("r1", 0, _msgs("a", "b"))
+    await store.close()
     engine = make_engine(f"sqlite:///{path}")
     try:
         assert inspect(engine).get_table_names() == ["conversation_messages"]
@@ -36,6 +37,7 @@ async def test_private_cache_holds_only_its_table_and_survives_a_restart(tmp_pat
     assert [m.content for m in more] == ["a", "b", "c"]
     with pytest.raises(ConversationGap, match="expected 5 stored messages, found 4"):
         await reopened.append_and_load("r1", 4, _msgs("e"))
+    await reopened.close()
 
 
 async def test_a_cache_written_by_the_earlier_release_still_loads(tmp_path: Path) -> None:
@@ -52,4 +54,5 @@ async def test_a_cache_written_by_the_earlier_release_still_loads(tmp_path: Path
     conn.close()
     store = ConversationStore.private(path)
     loaded = await store.append_and_load("r1", 1, _msgs("new"))
+    await store.close()
     assert [m.content for m in loaded] == ["old", "new"]

@@ -1,14 +1,25 @@
 """The conversation store over the run store's database, on SQLite and on PostgreSQL."""
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlmodel import Session
 
 from agentrun.activities.conversation import ConversationGap, ConversationStore
 from agentrun.contracts.model import Message
-from agentrun.store.db import make_engine
+from agentrun.store.db import make_engine, session_factory
 from agentrun.store.models import ConversationMessageRow
+from agentrun.store.writer import BackgroundWriter
+
+
+@pytest.fixture
+async def store(sessions: Callable[[], Session]) -> AsyncIterator[ConversationStore]:
+    """A store with a writer thread of its own, as a worker has."""
+    conversations = ConversationStore(BackgroundWriter(sessions))
+    yield conversations
+    await conversations.close()
 
 
 def _msgs(*texts: str) -> list[Message]:
@@ -28,8 +39,9 @@ def _stored(engine: Engine, run_id: str) -> int:
         )
 
 
-async def test_retried_append_replaces_the_same_rows(engine: Engine) -> None:
-    store = ConversationStore(engine)
+async def test_retried_append_replaces_the_same_rows(
+    engine: Engine, store: ConversationStore
+) -> None:
     first = await store.append_and_load("r1", 0, _msgs("a", "b"))
     again = await store.append_and_load("r1", 0, _msgs("a", "B"))  # a retry with a new answer
     assert _contents(first) == ["a", "b"]
@@ -45,8 +57,9 @@ async def test_retried_append_replaces_the_same_rows(engine: Engine) -> None:
     assert _stored(engine, "r1") == 4
 
 
-async def test_gaps_are_errors_and_roll_the_write_back(engine: Engine) -> None:
-    store = ConversationStore(engine)
+async def test_gaps_are_errors_and_roll_the_write_back(
+    engine: Engine, store: ConversationStore
+) -> None:
     await store.put("r1", 0, _msgs("a"))
     with pytest.raises(ConversationGap, match="run r1: expected 3 stored messages, found 2"):
         await store.append_and_load("r1", 2, _msgs("c"))
@@ -59,8 +72,9 @@ async def test_gaps_are_errors_and_roll_the_write_back(engine: Engine) -> None:
     assert _contents(await store.load("r1", 1)) == ["a"]
 
 
-async def test_two_runs_at_once_keep_their_own_conversations(engine: Engine) -> None:
-    store = ConversationStore(engine)
+async def test_two_runs_at_once_keep_their_own_conversations(
+    engine: Engine, store: ConversationStore
+) -> None:
     turns = 15
 
     async def converse(run_id: str) -> list[Message]:
@@ -86,8 +100,9 @@ async def test_two_runs_at_once_keep_their_own_conversations(engine: Engine) -> 
 async def test_another_host_loads_the_whole_conversation(db_url: str) -> None:
     """Two workers, each with its own engine (its own connections), over one database."""
     host_a, host_b = make_engine(db_url), make_engine(db_url)
+    a = ConversationStore(BackgroundWriter(session_factory(host_a)))
+    b = ConversationStore(BackgroundWriter(session_factory(host_b)))
     try:
-        a, b = ConversationStore(host_a), ConversationStore(host_b)
         await a.append_and_load("run", 0, _msgs("system", "question"))
         await a.put("run", 2, [Message(role="assistant", content="first answer")])
         # The next model attempt runs on host B: it must see everything host A stored.
@@ -99,5 +114,7 @@ async def test_another_host_loads_the_whole_conversation(db_url: str) -> None:
         assert _contents(await b.load("run", 5))[-1] == "second answer, retried"
         assert len(await a.load("run", 5)) == 5
     finally:
+        await a.close()
+        await b.close()
         host_a.dispose()
         host_b.dispose()

@@ -12,6 +12,8 @@ from sqlmodel import Session
 from agentrun.contracts.states import RunState
 from agentrun.store import repository as repo
 from agentrun.store.audit import verify_chain
+from agentrun.store.bulk import Bulk
+from agentrun.store.conversation import ConversationGap, MessagesWrite, write_conversations
 from agentrun.store.queries import list_audit_events
 from agentrun.store.rows import MissingRun, RowItem, write_rows
 from agentrun.store.writer import BackgroundWriter, Write
@@ -152,3 +154,81 @@ def test_a_bad_write_fails_alone_and_close_writes_what_is_queued(
     writer.submit(Write(items=[attempt("run-a", 4)], done=refused))
     with pytest.raises(RuntimeError, match="closed"):
         refused.result(timeout=1)
+
+
+def stored_messages(engine: Engine, run_id: str) -> list[tuple[int, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT idx, message FROM conversation_messages WHERE run_id = :r ORDER BY idx"),
+            {"r": run_id},
+        )
+        return [(int(idx), str(message)) for idx, message in rows]
+
+
+def test_the_conversation_leaves_the_records_rows_queued_for_their_interval(
+    sessions: Callable[[], Session], engine: Engine
+) -> None:
+    """Model calls wake the writer for their conversation; the record's fire-and-forget rows
+    still wait and go out together, with the next waited record write."""
+    batches: list[int] = []
+    writer = BackgroundWriter(
+        sessions, flush_interval=60.0, on_batch=lambda rows, _s: batches.append(rows)
+    )
+    with sessions() as s, s.begin():
+        add_run(s, "run-a")
+    try:
+        for n in range(1, 4):
+            writer.submit(Write(items=[attempt("run-a", n)]))
+        for turn in range(3):
+            talk = MessagesWrite("run-a", turn, [f"m{turn}"], load=True)
+            writer.submit(talk, urgent=True)
+            assert talk.done.result(timeout=30) == [f"m{i}" for i in range(turn)]
+        with sessions() as s:
+            assert repo.list_tool_calls(s, "run-a") == []
+        flush: Future[list[bool]] = Future()
+        writer.submit(Write(items=[attempt("run-a", 4)], done=flush), urgent=True)
+        assert wait_for(flush) == [True]
+    finally:
+        writer.close()
+    assert batches == [1, 1, 1, 4]
+    assert stored_messages(engine, "run-a") == [(0, "m0"), (1, "m1"), (2, "m2")]
+    with sessions() as s:
+        assert [c.attempt for c in repo.list_tool_calls(s, "run-a")] == [1, 2, 3, 4]
+
+
+def test_a_conversation_gap_fails_alone_and_writes_nothing(
+    sessions: Callable[[], Session], engine: Engine
+) -> None:
+    writer = BackgroundWriter(sessions, flush_interval=60.0)
+    with sessions() as s, s.begin():
+        add_run(s, "run-a")
+    gap = MessagesWrite("run-b", 3, ["late"], load=True)
+    fine = MessagesWrite("run-a", 0, ["first"], load=True)
+    recorded: Future[list[bool]] = Future()
+    # One batch, as the writer thread takes it when these arrive together.
+    writer._write([fine, gap, Write(items=[attempt("run-a", 1)], done=recorded)])
+    writer.close()
+    with pytest.raises(ConversationGap, match="run run-b: expected 4 stored messages, found 1"):
+        gap.done.result(timeout=1)
+    assert fine.done.result(timeout=1) == []
+    assert wait_for(recorded) == [True]
+    assert stored_messages(engine, "run-b") == []
+    assert stored_messages(engine, "run-a") == [(0, "first")]
+
+
+def test_the_same_message_twice_in_a_batch_keeps_the_later(
+    sessions: Callable[[], Session], engine: Engine
+) -> None:
+    """A retried model call can land in the batch of the attempt it retries: PostgreSQL refuses
+    to update one row twice in a statement, so the batch keeps the retry's message."""
+    with sessions() as s, s.begin():
+        loaded = write_conversations(
+            Bulk(s),
+            [
+                MessagesWrite("run-a", 0, ["q", "answer"], load=False),
+                MessagesWrite("run-a", 1, ["answer, retried"], load=True),
+                MessagesWrite("run-a", 2, [], load=True),
+            ],
+        )
+    assert loaded == [[], ["q"], ["q", "answer, retried"]]
+    assert stored_messages(engine, "run-a") == [(0, "q"), (1, "answer, retried")]

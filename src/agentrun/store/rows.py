@@ -90,7 +90,9 @@ def _insert_new(bulk: Bulk, items: Sequence[RowItem]) -> set[tuple[str, tuple[An
     return {(first.table.name, tuple(r)) for r in returned}
 
 
-def write_rows(session: Session, items: Sequence[RowItem]) -> list[bool]:
+def write_rows(
+    session: Session, items: Sequence[RowItem], *, bulk: Bulk | None = None
+) -> list[bool]:
     """Insert each item's row unless its key exists; audit the new ones, in the items' order.
 
     Returns, per item, whether this call inserted it. The same key twice in one batch counts
@@ -99,7 +101,7 @@ def write_rows(session: Session, items: Sequence[RowItem]) -> list[bool]:
     """
     if not items:
         return []
-    bulk = Bulk(session)
+    bulk = bulk or Bulk(session)
     runs = _run_context(bulk, {item.run_id for item in items})
     seen: set[tuple[str, tuple[Any, ...]]] = set()
     firsts: list[RowItem] = []
@@ -136,7 +138,13 @@ def _event(item: RowItem, tenant_id: str, trace_id: str) -> EventSpec:
     )
 
 
-def upsert_runs(session: Session, rows: Sequence[RunRow], immutable: frozenset[str]) -> None:
+def upsert_runs(
+    session: Session,
+    rows: Sequence[RunRow],
+    immutable: frozenset[str],
+    *,
+    bulk: Bulk | None = None,
+) -> None:
     """Create runs or bring them up to date; only the last row per run in ``rows`` counts.
 
     PostgreSQL refuses to update one row twice in a statement, and the latest status is the one
@@ -146,7 +154,7 @@ def upsert_runs(session: Session, rows: Sequence[RunRow], immutable: frozenset[s
     if not latest:
         return
     values = [row.model_dump() for row in latest.values()]
-    Bulk(session).insert(
+    (bulk or Bulk(session)).insert(
         _RUNS,
         values,
         conflict=("run_id",),

@@ -12,6 +12,10 @@ What write-behind costs: rows still queued when a worker is killed are lost (at 
 interval's worth, ``flush_interval``); the run's final flush writes each tool call's last
 attempt again from the run status, so only earlier failed attempts and model-call rows can go
 missing. A graceful shutdown (:meth:`close`) writes everything first.
+
+The run's conversation goes through the same thread (:class:`MessagesWrite`, always waited):
+a batch is one transaction for both, so on SQLite they never queue for the write lock behind
+each other (see ``agentrun.store.conversation``).
 """
 
 import threading
@@ -23,6 +27,8 @@ from dataclasses import dataclass, field
 import structlog
 from sqlmodel import Session
 
+from agentrun.store.bulk import Bulk
+from agentrun.store.conversation import MessagesWrite, write_conversations
 from agentrun.store.models import RunRow
 from agentrun.store.repository import RUN_IMMUTABLE
 from agentrun.store.rows import RowItem, upsert_runs, write_rows
@@ -51,10 +57,15 @@ class Write:
         return len(self.runs) + len(self.items)
 
 
-def write_batch(session: Session, writes: Sequence[Write]) -> list[list[bool]]:
+Pending = Write | MessagesWrite
+
+
+def write_batch(
+    session: Session, writes: Sequence[Write], bulk: Bulk | None = None
+) -> list[list[bool]]:
     """Write several writes in the caller's transaction; per write, which items were new."""
-    upsert_runs(session, [run for w in writes for run in w.runs], RUN_IMMUTABLE)
-    flags = write_rows(session, [item for w in writes for item in w.items])
+    upsert_runs(session, [run for w in writes for run in w.runs], RUN_IMMUTABLE, bulk=bulk)
+    flags = write_rows(session, [item for w in writes for item in w.items], bulk=bulk)
     out: list[list[bool]] = []
     start = 0
     for w in writes:
@@ -84,12 +95,16 @@ class BackgroundWriter:
         self._on_batch = on_batch
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._pending: list[Write] = []
+        self._pending: list[Pending] = []
         self._pending_rows = 0
+        # When the record's queued rows go next: at the interval, or at once for a waited or
+        # urgent record write (which must follow the rows queued before it).
+        self._due = time.monotonic() + flush_interval
+        self._flush_now = False
         self._closing = False
         self._thread: threading.Thread | None = None
 
-    def submit(self, write: Write, *, urgent: bool = False) -> None:
+    def submit(self, write: Pending, *, urgent: bool = False) -> None:
         with self._lock:
             if self._closing:
                 self._refuse(write)
@@ -99,6 +114,8 @@ class BackgroundWriter:
                 return
             self._pending.append(write)
             self._pending_rows += write.size
+            if isinstance(write, Write) and (urgent or write.done is not None):
+                self._flush_now = True
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._loop, name="agentrun-record-writer", daemon=True
@@ -108,7 +125,7 @@ class BackgroundWriter:
             self._wake.set()
 
     @staticmethod
-    def _refuse(write: Write) -> None:
+    def _refuse(write: Pending) -> None:
         if write.done is not None:
             write.done.set_exception(RuntimeError("the run record writer is closed"))
         else:
@@ -125,14 +142,30 @@ class BackgroundWriter:
 
     # ----------------------------------------------------------------- writer thread
 
-    def _take(self) -> list[Write]:
+    def _take(self) -> list[Pending]:
+        """Everything when the record's rows are due; else only the conversation's writes.
+
+        Every model call wakes the writer twice for its conversation. Taking the record's
+        fire-and-forget rows along each time split them over a batch per wake-up, each paying
+        the record's fixed statements (run lookup, audit-chain head); left for their interval,
+        they go out together.
+        """
         with self._lock:
-            batch, self._pending, self._pending_rows = self._pending, [], 0
+            now = time.monotonic()
+            if self._flush_now or self._closing or now >= self._due:
+                batch, self._pending, self._pending_rows = self._pending, [], 0
+                self._flush_now = False
+                self._due = now + self._interval
+                return batch
+            batch = [w for w in self._pending if isinstance(w, MessagesWrite)]
+            if batch:
+                self._pending = [w for w in self._pending if isinstance(w, Write)]
+                self._pending_rows = sum(w.size for w in self._pending)
             return batch
 
     def _loop(self) -> None:
         while True:
-            self._wake.wait(self._interval)
+            self._wake.wait(max(0.0, self._due - time.monotonic()))
             self._wake.clear()
             batch = self._take()
             if batch:
@@ -141,32 +174,32 @@ class BackgroundWriter:
                 if self._closing and not self._pending:
                     return
 
-    def _write(self, batch: list[Write]) -> None:
+    def _write(self, batch: list[Pending]) -> None:
         started = time.perf_counter()
         try:
             with self._sessions() as session, session.begin():
-                results = write_batch(session, batch)
+                settle = _write_pending(session, batch)
         except Exception:  # noqa: BLE001 -- one bad write must not sink the others: isolate it
             self._write_each(batch)
         else:
-            for w, flags in zip(batch, results, strict=True):
-                if w.done is not None:
-                    w.done.set_result(flags)
+            settle()
         if self._on_batch is not None:
             self._on_batch(sum(w.size for w in batch), time.perf_counter() - started)
 
-    def _write_each(self, batch: list[Write]) -> None:
+    def _write_each(self, batch: list[Pending]) -> None:
         for w in batch:
             try:
                 with self._sessions() as session, session.begin():
-                    flags = write_batch(session, [w])[0]
+                    settle = _write_pending(session, [w])
             except Exception as err:  # noqa: BLE001 -- reported to the waiter or logged below
                 self._failed(w, err)
             else:
-                if w.done is not None:
-                    w.done.set_result(flags)
+                settle()
 
-    def _failed(self, w: Write, err: Exception) -> None:
+    def _failed(self, w: Pending, err: Exception) -> None:
+        if isinstance(w, MessagesWrite):
+            w.done.set_exception(err)
+            return
         if w.done is not None:
             w.done.set_exception(err)
             return
@@ -179,3 +212,25 @@ class BackgroundWriter:
         # Only the error's type: driver messages can quote the row's values.
         run_ids = sorted({item.run_id for item in w.items} | {run.run_id for run in w.runs})
         log.error("record write failed", error=type(err).__name__, rows=w.size, run_ids=run_ids)
+
+
+def _write_pending(session: Session, batch: Sequence[Pending]) -> Callable[[], None]:
+    """Write a batch in the caller's transaction; what completes its waiters once committed.
+
+    The conversation first: it needs no run row, and a gap in it fails the batch before any
+    record row is sent.
+    """
+    bulk = Bulk(session)
+    records = [w for w in batch if isinstance(w, Write)]
+    talks = [w for w in batch if isinstance(w, MessagesWrite)]
+    loaded = write_conversations(bulk, talks) if talks else []
+    flags = write_batch(session, records, bulk) if records else []
+
+    def settle() -> None:
+        for talk, messages in zip(talks, loaded, strict=True):
+            talk.done.set_result(messages)
+        for record, new in zip(records, flags, strict=True):
+            if record.done is not None:
+                record.done.set_result(new)
+
+    return settle

@@ -24,6 +24,7 @@ from agentrun.activities.tools import build_tool_activities
 from agentrun.agents.registry import AgentRegistry, load_agent_modules
 from agentrun.contracts.pricing import DEFAULT_PRICES, PriceTable
 from agentrun.store import migrate
+from agentrun.store.conversation import private_sessions
 from agentrun.store.db import make_engine, redacted, session_factory
 from agentrun.store.writer import BackgroundWriter
 from agentrun.workers.log_context import LogContextInterceptor
@@ -105,19 +106,19 @@ def open_store(settings: Settings) -> Engine | None:
 
 
 class AgentRunWorker(Worker):
-    """A Temporal worker that also owns the run record writer: stopping the worker writes
-    whatever the record still has queued, so a graceful shutdown loses no rows."""
+    """A Temporal worker that also owns the store's writer thread (the run record's and the
+    conversation's): stopping the worker writes whatever is still queued, so a graceful
+    shutdown loses no rows."""
 
-    def __init__(self, *args: Any, recorder: RunRecorder | None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, writer: BackgroundWriter, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._recorder = recorder
+        self._writer = writer
 
     async def run(self) -> None:
         try:
             await super().run()
         finally:
-            if self._recorder is not None:
-                await self._recorder.close()
+            await asyncio.to_thread(self._writer.close)
 
 
 def build_worker(
@@ -135,23 +136,20 @@ def build_worker(
         if definition.setup is not None:
             definition.setup(settings.data_dir)
     engine = open_store(settings)
-    # The conversation lives in the run store, shared by every worker; with the record off, in
-    # a worker-private SQLite cache (a retry on another worker then cannot load it).
-    store = (
-        ConversationStore(engine)
-        if engine is not None
-        else ConversationStore.private(settings.data_dir / "conversations.db")
-    )
-    prices = load_prices(settings)
-    recorder = (
-        RunRecorder(
-            BackgroundWriter(
-                session_factory(engine), flush_interval=settings.record_flush_interval_s
-            )
+    # The conversation lives in the run store, shared by every worker, and is written by the
+    # record's writer thread; with the record off, in a worker-private SQLite cache with a
+    # writer of its own (a retry on another worker then cannot load it).
+    if engine is not None:
+        writer = BackgroundWriter(
+            session_factory(engine), flush_interval=settings.record_flush_interval_s
         )
-        if engine is not None
-        else None
-    )
+        store = ConversationStore(writer)
+        recorder: RunRecorder | None = RunRecorder(writer)
+    else:
+        writer = BackgroundWriter(private_sessions(settings.data_dir / "conversations.db"))
+        store = ConversationStore(writer)
+        recorder = None
+    prices = load_prices(settings)
     prepare = PrepareActivities(
         registry,
         recorder,
@@ -165,7 +163,7 @@ def build_worker(
     retention = RetentionActivities(session_factory(engine) if engine is not None else None)
     return AgentRunWorker(
         client,
-        recorder=recorder,
+        writer=writer,
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
         workflow_runner=WORKFLOW_RUNNER,

@@ -1,0 +1,94 @@
+"""A run's conversation in the store: messages upserted by (run, index), read back as a prefix.
+
+Conversation writes go through the record's writer thread (``agentrun.store.writer``) with the
+run record's own rows, not in transactions of their own. Every model call writes twice, and
+on SQLite each write transaction takes the database's single write lock: with the conversation
+and the record writing from different threads, they queued behind each other on SQLite's busy
+timeout, whose back-off sleeps (1, 2, 5, 10 ms...) left the lock idle while model activities
+waited. One writer takes the lock once per batch and never waits on itself.
+"""
+
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Table
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session, SQLModel
+
+from agentrun.store.bulk import Bulk
+from agentrun.store.db import make_engine, session_factory
+from agentrun.store.models import ConversationMessageRow
+
+TABLE: Table = ConversationMessageRow.__table__  # type: ignore[attr-defined]
+_KEY = ("run_id", "idx")
+
+
+class ConversationGap(LookupError):
+    """The store holds fewer messages than the workflow says were sent (lost or foreign store)."""
+
+
+def private_sessions(path: Path) -> sessionmaker[Session]:
+    """Sessions on a worker-private SQLite file that holds only the conversation, for when the
+    run record store is off. It is a cache, not the migrated record: its one table is created
+    here, never by ``agentrun db upgrade``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(f"sqlite:///{path}")
+    SQLModel.metadata.create_all(engine, tables=[TABLE])
+    return session_factory(engine)
+
+
+@dataclass(slots=True)
+class MessagesWrite:
+    """Messages of one run from index ``start`` (each its ``Message`` JSON), and whether to read
+    back the ones before ``start``: ``done`` gets their JSON (empty when not asked), or
+    :class:`ConversationGap` with nothing written when one of them is missing."""
+
+    run_id: str
+    start: int
+    messages: Sequence[str]
+    load: bool
+    done: Future[list[str]] = field(default_factory=Future)
+
+    @property
+    def size(self) -> int:
+        return len(self.messages)
+
+
+def write_conversations(bulk: Bulk, writes: Sequence[MessagesWrite]) -> list[list[str]]:
+    """One upsert for every write's messages, one read for every prefix asked for.
+
+    A retried write of the same (run, index) replaces the message; the same key twice in one
+    batch keeps the later one (PostgreSQL refuses to update a row twice in one statement).
+    Raises :class:`ConversationGap` for the first write whose prefix has a hole: the caller's
+    transaction then rolls the whole batch back.
+    """
+    rows: dict[tuple[str, int], str] = {}
+    for w in writes:
+        for i, message in enumerate(w.messages):
+            rows[(w.run_id, w.start + i)] = message
+    if rows:
+        bulk.insert(
+            TABLE,
+            [{"run_id": r, "idx": i, "message": m} for (r, i), m in rows.items()],
+            conflict=_KEY,
+            update=("message",),
+        )
+    wanted = sorted({w.run_id for w in writes if w.load and w.start > 0})
+    stored: dict[str, dict[int, str]] = {}
+    if wanted:
+        for run_id, idx, message in bulk.select_in(TABLE, (*_KEY, "message"), "run_id", wanted):
+            stored.setdefault(run_id, {})[idx] = message
+    return [_prefix(w, stored.get(w.run_id, {})) for w in writes]
+
+
+def _prefix(w: MessagesWrite, stored: dict[int, str]) -> list[str]:
+    if not w.load or w.start == 0:
+        return []
+    prefix = [stored.get(i) for i in range(w.start)]
+    if None in prefix:
+        length = w.start + len(w.messages)
+        found = sum(1 for i in stored if i < length)
+        raise ConversationGap(f"run {w.run_id}: expected {length} stored messages, found {found}")
+    return [message for message in prefix if message is not None]
