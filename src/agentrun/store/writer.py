@@ -118,7 +118,7 @@ class BackgroundWriter:
                 self._flush_now = True
             if self._thread is None:
                 self._thread = threading.Thread(
-                    target=self._loop, name="agentrun-record-writer", daemon=True
+                    target=self._loop, name="agentrun-store-writer", daemon=True
                 )
                 self._thread.start()
         if urgent or write.done is not None:
@@ -127,7 +127,7 @@ class BackgroundWriter:
     @staticmethod
     def _refuse(write: Pending) -> None:
         if write.done is not None:
-            write.done.set_exception(RuntimeError("the run record writer is closed"))
+            write.done.set_exception(RuntimeError("the store writer is closed (the worker is shutting down)"))
         else:
             log.error("record writer closed: rows dropped", rows=write.size)
 
