@@ -127,7 +127,9 @@ class BackgroundWriter:
     @staticmethod
     def _refuse(write: Pending) -> None:
         if write.done is not None:
-            write.done.set_exception(RuntimeError("the store writer is closed (the worker is shutting down)"))
+            write.done.set_exception(
+                RuntimeError("the store writer is closed (the worker is shutting down)")
+            )
         else:
             log.error("record writer closed: rows dropped", rows=write.size)
 
