@@ -12,7 +12,14 @@ from sqlalchemy import inspect
 
 from agentrun.activities.conversation import ConversationGap, ConversationStore
 from agentrun.contracts.model import Message
+from agentrun.store.conversation import private_sessions
 from agentrun.store.db import make_engine
+from agentrun.store.writer import BackgroundWriter
+
+
+def _private(path: Path) -> ConversationStore:
+    """The cache as a worker with the record off builds it: its own file and writer."""
+    return ConversationStore(BackgroundWriter(private_sessions(path)))
 
 
 def _msgs(*texts: str) -> list[Message]:
@@ -21,7 +28,7 @@ def _msgs(*texts: str) -> list[Message]:
 
 async def test_private_cache_holds_only_its_table_and_survives_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "conversations.db"
-    store = ConversationStore.private(path)
+    store = _private(path)
     await store.append_and_load("r1", 0, _msgs("a", "b"))
     await store.close()
     engine = make_engine(f"sqlite:///{path}")
@@ -30,7 +37,7 @@ async def test_private_cache_holds_only_its_table_and_survives_a_restart(tmp_pat
     finally:
         engine.dispose()
 
-    reopened = ConversationStore.private(path)
+    reopened = _private(path)
     again = await reopened.append_and_load("r1", 0, _msgs("a", "b"))  # a retried append
     more = await reopened.append_and_load("r1", 2, _msgs("c"))
     assert [m.content for m in again] == ["a", "b"]
@@ -52,7 +59,7 @@ async def test_a_cache_written_by_the_earlier_release_still_loads(tmp_path: Path
             (Message(role="user", content="old").model_dump_json(),),
         )
     conn.close()
-    store = ConversationStore.private(path)
+    store = _private(path)
     loaded = await store.append_and_load("r1", 1, _msgs("new"))
     await store.close()
     assert [m.content for m in loaded] == ["old", "new"]

@@ -88,6 +88,13 @@ def wait_for(done: Future[list[bool]]) -> list[bool]:
     return done.result(timeout=30)
 
 
+def flush_with(writer: BackgroundWriter, item: RowItem) -> list[bool]:
+    """A waited, urgent record write: it takes every queued row along into its batch."""
+    flush: Future[list[bool]] = Future()
+    writer.submit(Write(items=[item], done=flush), urgent=True)
+    return wait_for(flush)
+
+
 def test_writer_batches_fire_and_forget_rows_behind_a_waited_write(
     sessions: Callable[[], Session],
 ) -> None:
@@ -114,9 +121,7 @@ def test_writer_batches_fire_and_forget_rows_behind_a_waited_write(
         # Not written yet: the interval is long and nobody waits.
         with sessions() as s:
             assert repo.list_tool_calls(s, "run-a") == []
-        flush: Future[list[bool]] = Future()
-        writer.submit(Write(items=[attempt("run-a", 21)], done=flush), urgent=True)
-        assert wait_for(flush) == [True]
+        assert flush_with(writer, attempt("run-a", 21)) == [True]
     finally:
         writer.close()
     # The twenty queued rows went in the same transaction as the waited-for one.
@@ -185,9 +190,7 @@ def test_the_conversation_leaves_the_records_rows_queued_for_their_interval(
             assert talk.done.result(timeout=30) == [f"m{i}" for i in range(turn)]
         with sessions() as s:
             assert repo.list_tool_calls(s, "run-a") == []
-        flush: Future[list[bool]] = Future()
-        writer.submit(Write(items=[attempt("run-a", 4)], done=flush), urgent=True)
-        assert wait_for(flush) == [True]
+        assert flush_with(writer, attempt("run-a", 4)) == [True]
     finally:
         writer.close()
     assert batches == [1, 1, 1, 4]

@@ -3,7 +3,8 @@
 The messages live in the run store's database (``conversation_messages``), which every worker
 shares, so a model activity retried on another host loads what earlier attempts stored. With
 the run record off there is no shared database: the worker keeps a private SQLite cache instead
-(:meth:`ConversationStore.private`), and a retry on another worker then finds no conversation.
+(``agentrun.store.conversation.private_sessions``, with a writer of its own), and a retry on
+another worker then finds no conversation.
 
 Writes are keyed by (run id, index) and replace, so a retried model activity rewrites the same
 rows instead of appending duplicates. Every model call goes through here, twice: the reads and
@@ -13,10 +14,9 @@ its next transaction with whatever else is queued, and the activity awaits that 
 
 import asyncio
 from collections.abc import Sequence
-from pathlib import Path
 
 from agentrun.contracts.model import Message
-from agentrun.store.conversation import ConversationGap, MessagesWrite, private_sessions
+from agentrun.store.conversation import ConversationGap, MessagesWrite
 from agentrun.store.writer import BackgroundWriter
 
 __all__ = ["ConversationGap", "ConversationStore"]
@@ -27,12 +27,6 @@ class ConversationStore:
 
     def __init__(self, writer: BackgroundWriter) -> None:
         self._writer = writer
-
-    @classmethod
-    def private(cls, path: Path) -> "ConversationStore":
-        """A worker-private SQLite file (``agentrun.store.conversation.private_sessions``), for
-        when the run record store is off, with a writer of its own."""
-        return cls(BackgroundWriter(private_sessions(path)))
 
     async def _send(
         self, run_id: str, start: int, messages: Sequence[Message], *, load: bool

@@ -54,9 +54,6 @@ class RunRecorder:
         item = repository.governance_item(run_id=run_id, event=_redacted(event))
         self._writer.submit(Write(items=[item]))
 
-    async def close(self) -> None:
-        await asyncio.to_thread(self._writer.close)
-
     def tool_attempt(
         self,
         call: ToolInput,

@@ -86,9 +86,8 @@ def write_conversations(bulk: Bulk, writes: Sequence[MessagesWrite]) -> list[lis
 def _prefix(w: MessagesWrite, stored: dict[int, str]) -> list[str]:
     if not w.load or w.start == 0:
         return []
-    prefix = [stored.get(i) for i in range(w.start)]
-    if None in prefix:
+    if any(i not in stored for i in range(w.start)):
         length = w.start + len(w.messages)
         found = sum(1 for i in stored if i < length)
         raise ConversationGap(f"run {w.run_id}: expected {length} stored messages, found {found}")
-    return [message for message in prefix if message is not None]
+    return [stored[i] for i in range(w.start)]

@@ -199,6 +199,7 @@ class BackgroundWriter:
                 settle()
 
     def _failed(self, w: Pending, err: Exception) -> None:
+        # A conversation write always has a waiter; a record write may have none.
         if isinstance(w, MessagesWrite):
             w.done.set_exception(err)
             return

@@ -139,16 +139,13 @@ def build_worker(
     # The conversation lives in the run store, shared by every worker, and is written by the
     # record's writer thread; with the record off, in a worker-private SQLite cache with a
     # writer of its own (a retry on another worker then cannot load it).
-    if engine is not None:
-        writer = BackgroundWriter(
-            session_factory(engine), flush_interval=settings.record_flush_interval_s
-        )
-        store = ConversationStore(writer)
-        recorder: RunRecorder | None = RunRecorder(writer)
-    else:
-        writer = BackgroundWriter(private_sessions(settings.data_dir / "conversations.db"))
-        store = ConversationStore(writer)
-        recorder = None
+    writer = (
+        BackgroundWriter(session_factory(engine), flush_interval=settings.record_flush_interval_s)
+        if engine is not None
+        else BackgroundWriter(private_sessions(settings.data_dir / "conversations.db"))
+    )
+    store = ConversationStore(writer)
+    recorder = RunRecorder(writer) if engine is not None else None
     prices = load_prices(settings)
     prepare = PrepareActivities(
         registry,
