@@ -9,11 +9,14 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from agentrun.contracts.states import RunState
+from agentrun.activities.record import RunRecorder
+from agentrun.contracts.runs import RunStatus
+from agentrun.contracts.states import RunState, Transition
 from agentrun.store import repository as repo
 from agentrun.store.audit import verify_chain
 from agentrun.store.bulk import Bulk
 from agentrun.store.conversation import ConversationGap, MessagesWrite, write_conversations
+from agentrun.store.models import RunRow
 from agentrun.store.queries import list_audit_events
 from agentrun.store.rows import MissingRun, RowItem, write_rows
 from agentrun.store.writer import BackgroundWriter, Write
@@ -84,6 +87,19 @@ def test_batch_naming_an_unknown_run_writes_nothing(sessions: Callable[[], Sessi
         assert list_audit_events(s) == []
 
 
+def new_run(run_id: str, state: str) -> RunRow:
+    return repo.run_row(
+        run_id=run_id,
+        agent="refund",
+        tenant_id="acme",
+        user_id="u",
+        request_id=run_id,
+        trace_id="t",
+        state=state,
+        started_at=T0,
+    )
+
+
 def wait_for(done: Future[list[bool]]) -> list[bool]:
     return done.result(timeout=30)
 
@@ -102,19 +118,9 @@ def test_writer_batches_fire_and_forget_rows_behind_a_waited_write(
     writer = BackgroundWriter(
         sessions, flush_interval=5.0, on_batch=lambda rows, _s: batches.append(rows)
     )
-    run = repo.run_row(
-        run_id="run-a",
-        agent="refund",
-        tenant_id="acme",
-        user_id="u",
-        request_id="run-a",
-        trace_id="t",
-        state="EXECUTING",
-        started_at=T0,
-    )
     try:
         done: Future[list[bool]] = Future()
-        writer.submit(Write(runs=[run], done=done))
+        writer.submit(Write(runs=[new_run("run-a", "EXECUTING")], done=done))
         assert wait_for(done) == []
         for n in range(1, 21):
             writer.submit(Write(items=[attempt("run-a", n)]))
@@ -235,3 +241,74 @@ def test_the_same_message_twice_in_a_batch_keeps_the_later(
         )
     assert loaded == [[], ["q"], ["q", "answer, retried"]]
     assert stored_messages(engine, "run-a") == [(0, "q"), (1, "answer, retried")]
+
+
+def test_a_runs_own_row_goes_ahead_of_the_records_queued_rows(
+    sessions: Callable[[], Session],
+) -> None:
+    """The run's first row is waited for (its children need it) but does not pull the
+    record's queued rows into its transaction: they still go out together at their time."""
+    batches: list[int] = []
+    writer = BackgroundWriter(
+        sessions, flush_interval=60.0, on_batch=lambda rows, _s: batches.append(rows)
+    )
+    with sessions() as s, s.begin():
+        add_run(s, "run-a")
+    try:
+        for n in range(1, 4):
+            writer.submit(Write(items=[attempt("run-a", n)]))
+        first: Future[list[bool]] = Future()
+        writer.submit(Write(runs=[new_run("run-b", "PREPARING")], done=first, eager=True))
+        assert wait_for(first) == []
+        with sessions() as s:
+            assert repo.get_run(s, "run-b") is not None
+            assert repo.list_tool_calls(s, "run-a") == []
+        writer.submit(Write(items=[attempt("run-b", 1)]))
+        assert flush_with(writer, attempt("run-a", 4)) == [True]
+    finally:
+        writer.close()
+    assert batches == [1, 5]
+    with sessions() as s:
+        assert [c.attempt for c in repo.list_tool_calls(s, "run-a")] == [1, 2, 3, 4]
+        assert [c.attempt for c in repo.list_tool_calls(s, "run-b")] == [1]
+        assert verify_chain(s).checked == 5
+
+
+async def test_write_run_commits_the_run_and_leaves_its_transitions_for_the_interval(
+    sessions: Callable[[], Session],
+) -> None:
+    """PREPARING waits only for the run's row; a tool row from any worker can follow at once."""
+    batches: list[int] = []
+    writer = BackgroundWriter(
+        sessions, flush_interval=60.0, on_batch=lambda rows, _s: batches.append(rows)
+    )
+    status = RunStatus(
+        run_id="run-p",
+        agent="refund",
+        tenant_id="acme",
+        user_id="u",
+        request_id="run-p",
+        trace_id="trace-p",
+        state=RunState.PREPARING,
+        transitions=[
+            Transition(source=None, target=RunState.INIT, at=T0, reason="started"),
+            Transition(source=RunState.INIT, target=RunState.PREPARING, at=T0, reason="prepare"),
+        ],
+    )
+    try:
+        await RunRecorder(writer).write_run(status)
+        with sessions() as s:
+            run = repo.get_run(s, "run-p")
+            assert run is not None
+            assert (run.state, run.trace_id) == ("PREPARING", "trace-p")
+            assert repo.list_transitions(s, "run-p") == []
+            assert list_audit_events(s) == []
+        # Another worker's tool row needs nothing more than the run's row.
+        with sessions() as s, s.begin():
+            assert write_rows(s, [attempt("run-p", 1)]) == [True]
+    finally:
+        writer.close()
+    assert batches == [1, 2]
+    with sessions() as s:
+        assert [t.target for t in repo.list_transitions(s, "run-p")] == ["INIT", "PREPARING"]
+        assert verify_chain(s).ok

@@ -40,7 +40,7 @@ class PrepareActivities:
     @activity.defn(name=ACTIVITY_PREPARE_RUN)
     async def prepare_run(self, request: PrepareInput) -> PrepareResult:
         if self._recorder is not None and request.status is not None:
-            await self._recorder.write_status(request.status)
+            await self._recorder.write_run(request.status)
         result = self._resolve(request)
         recording = self._recorder is not None
         update: dict[str, object] = {"record": recording, "record_in_worker": recording}

@@ -3,8 +3,8 @@ its status to the worker (an extern function, no activity) when it waits for a p
 
 Every write is idempotent on its natural key, so retries and replays never add a second row.
 Activity-side rows go through the write-behind :class:`BackgroundWriter` and never wait or fail
-their activity (a retry would repeat a tool's side effect); the PREPARING write waits for its
-batch, so the run's row exists before its children. The hand-over does not wait: every one
+their activity (a retry would repeat a tool's side effect); the PREPARING write waits for the
+run's own row, so it exists before its children. The hand-over does not wait: every one
 carries the whole record (each call's last attempt included), and ``agentrun reconcile``
 repairs a run whose last hand-over a killed worker lost.
 """
@@ -42,6 +42,20 @@ class RunRecorder:
             reviews=len(status.reviews),
             tool_calls=len(status.tool_calls),
         )
+
+    async def write_run(self, status: RunStatus) -> None:
+        """Store the run's own row and wait until it is committed; queue the rest.
+
+        The run's row is what its children (tool and model rows, from any worker) need to
+        exist first. Written alone, it rides the writer's next transaction (under load, one a
+        model call is waiting for anyway) instead of forcing the record's queued rows out
+        early; its transitions and their audit events go with the next interval's batch.
+        """
+        run, items = status_rows(status)
+        done: Future[list[bool]] = Future()
+        self._writer.submit(Write(runs=[run], done=done, eager=True))
+        self._writer.submit(Write(items=items))
+        await asyncio.wrap_future(done)
 
     def submit_status(self, status: RunStatus) -> None:
         """Queue the run as ``status`` shows it, without waiting: how a workflow hands over its
