@@ -100,6 +100,24 @@ def new_run(run_id: str, state: str) -> RunRow:
     )
 
 
+def counting_writer(sessions: Callable[[], Session], batches: list[int]) -> BackgroundWriter:
+    """A writer whose interval never comes within a test, so only waited writes make batches;
+    ``batches`` gets the number of writes' rows in each."""
+    return BackgroundWriter(
+        sessions, flush_interval=60.0, on_batch=lambda rows, _s: batches.append(rows)
+    )
+
+
+def queue_attempts(
+    sessions: Callable[[], Session], writer: BackgroundWriter, run_id: str, count: int
+) -> None:
+    """A stored run with ``count`` fire-and-forget attempts queued behind."""
+    with sessions() as s, s.begin():
+        add_run(s, run_id)
+    for n in range(1, count + 1):
+        writer.submit(Write(items=[attempt(run_id, n)]))
+
+
 def wait_for(done: Future[list[bool]]) -> list[bool]:
     return done.result(timeout=30)
 
@@ -115,9 +133,7 @@ def test_writer_batches_fire_and_forget_rows_behind_a_waited_write(
     sessions: Callable[[], Session],
 ) -> None:
     batches: list[int] = []
-    writer = BackgroundWriter(
-        sessions, flush_interval=5.0, on_batch=lambda rows, _s: batches.append(rows)
-    )
+    writer = counting_writer(sessions, batches)
     try:
         done: Future[list[bool]] = Future()
         writer.submit(Write(runs=[new_run("run-a", "EXECUTING")], done=done))
@@ -182,14 +198,9 @@ def test_the_conversation_leaves_the_records_rows_queued_for_their_interval(
     """Model calls wake the writer for their conversation; the record's fire-and-forget rows
     still wait and go out together, with the next waited record write."""
     batches: list[int] = []
-    writer = BackgroundWriter(
-        sessions, flush_interval=60.0, on_batch=lambda rows, _s: batches.append(rows)
-    )
-    with sessions() as s, s.begin():
-        add_run(s, "run-a")
+    writer = counting_writer(sessions, batches)
+    queue_attempts(sessions, writer, "run-a", 3)
     try:
-        for n in range(1, 4):
-            writer.submit(Write(items=[attempt("run-a", n)]))
         for turn in range(3):
             talk = MessagesWrite("run-a", turn, [f"m{turn}"], load=True)
             writer.submit(talk, urgent=True)
@@ -249,14 +260,9 @@ def test_a_runs_own_row_goes_ahead_of_the_records_queued_rows(
     """The run's first row is waited for (its children need it) but does not pull the
     record's queued rows into its transaction: they still go out together at their time."""
     batches: list[int] = []
-    writer = BackgroundWriter(
-        sessions, flush_interval=60.0, on_batch=lambda rows, _s: batches.append(rows)
-    )
-    with sessions() as s, s.begin():
-        add_run(s, "run-a")
+    writer = counting_writer(sessions, batches)
+    queue_attempts(sessions, writer, "run-a", 3)
     try:
-        for n in range(1, 4):
-            writer.submit(Write(items=[attempt("run-a", n)]))
         first: Future[list[bool]] = Future()
         writer.submit(Write(runs=[new_run("run-b", "PREPARING")], done=first, eager=True))
         assert wait_for(first) == []
@@ -279,9 +285,7 @@ async def test_write_run_commits_the_run_and_leaves_its_transitions_for_the_inte
 ) -> None:
     """PREPARING waits only for the run's row; a tool row from any worker can follow at once."""
     batches: list[int] = []
-    writer = BackgroundWriter(
-        sessions, flush_interval=60.0, on_batch=lambda rows, _s: batches.append(rows)
-    )
+    writer = counting_writer(sessions, batches)
     status = RunStatus(
         run_id="run-p",
         agent="refund",
