@@ -11,15 +11,14 @@ from agentrun.activities.conversation import ConversationGap, ConversationStore
 from agentrun.contracts.model import Message
 from agentrun.store.db import make_engine, session_factory
 from agentrun.store.models import ConversationMessageRow
-from agentrun.store.writer import BackgroundWriter
+from tests.support.store import conversation_store
 
 
 @pytest.fixture
 async def store(sessions: Callable[[], Session]) -> AsyncIterator[ConversationStore]:
     """A store with a writer thread of its own, as a worker has."""
-    conversations = ConversationStore(BackgroundWriter(sessions))
-    yield conversations
-    await conversations.close()
+    async with conversation_store(sessions) as conversations:
+        yield conversations
 
 
 def _msgs(*texts: str) -> list[Message]:
@@ -100,21 +99,21 @@ async def test_two_runs_at_once_keep_their_own_conversations(
 async def test_another_host_loads_the_whole_conversation(db_url: str) -> None:
     """Two workers, each with its own engine (its own connections), over one database."""
     host_a, host_b = make_engine(db_url), make_engine(db_url)
-    a = ConversationStore(BackgroundWriter(session_factory(host_a)))
-    b = ConversationStore(BackgroundWriter(session_factory(host_b)))
     try:
-        await a.append_and_load("run", 0, _msgs("system", "question"))
-        await a.put("run", 2, [Message(role="assistant", content="first answer")])
-        # The next model attempt runs on host B: it must see everything host A stored.
-        seen = await b.append_and_load("run", 3, [Message(role="tool", content="result")])
-        assert _contents(seen) == ["system", "question", "first answer", "result"]
-        await b.put("run", 4, [Message(role="assistant", content="second answer")])
-        # And back on host A, after a retry of B's write landed there.
-        await a.put("run", 4, [Message(role="assistant", content="second answer, retried")])
-        assert _contents(await b.load("run", 5))[-1] == "second answer, retried"
-        assert len(await a.load("run", 5)) == 5
+        async with (
+            conversation_store(session_factory(host_a)) as a,
+            conversation_store(session_factory(host_b)) as b,
+        ):
+            await a.append_and_load("run", 0, _msgs("system", "question"))
+            await a.put("run", 2, [Message(role="assistant", content="first answer")])
+            # The next model attempt runs on host B: it must see everything host A stored.
+            seen = await b.append_and_load("run", 3, [Message(role="tool", content="result")])
+            assert _contents(seen) == ["system", "question", "first answer", "result"]
+            await b.put("run", 4, [Message(role="assistant", content="second answer")])
+            # And back on host A, after a retry of B's write landed there.
+            await a.put("run", 4, [Message(role="assistant", content="second answer, retried")])
+            assert _contents(await b.load("run", 5))[-1] == "second answer, retried"
+            assert len(await a.load("run", 5)) == 5
     finally:
-        await a.close()
-        await b.close()
         host_a.dispose()
         host_b.dispose()

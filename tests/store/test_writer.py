@@ -123,9 +123,9 @@ def wait_for(done: Future[list[bool]]) -> list[bool]:
 
 
 def flush_with(writer: BackgroundWriter, item: RowItem) -> list[bool]:
-    """A waited, urgent record write: it takes every queued row along into its batch."""
+    """A waited record write: it takes every queued row along into its batch."""
     flush: Future[list[bool]] = Future()
-    writer.submit(Write(items=[item], done=flush), urgent=True)
+    writer.submit(Write(items=[item], done=flush))
     return wait_for(flush)
 
 
@@ -203,7 +203,7 @@ def test_the_conversation_leaves_the_records_rows_queued_for_their_interval(
     try:
         for turn in range(3):
             talk = MessagesWrite("run-a", turn, [f"m{turn}"], load=True)
-            writer.submit(talk, urgent=True)
+            writer.submit(talk)
             assert talk.done.result(timeout=30) == [f"m{i}" for i in range(turn)]
         with sessions() as s:
             assert repo.list_tool_calls(s, "run-a") == []

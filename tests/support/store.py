@@ -1,8 +1,16 @@
-"""Test workers need a migrated run store: migrations are never applied implicitly."""
+"""Test workers need a migrated run store (migrations are never applied implicitly), and
+conversation stores a writer someone closes."""
 
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from sqlmodel import Session
+
+from agentrun.activities.conversation import ConversationStore
 from agentrun.store.migrate import upgrade
+from agentrun.store.writer import BackgroundWriter
 from agentrun.workers.settings import Settings
 
 
@@ -12,3 +20,14 @@ def migrate_data_dir(data_dir: Path) -> str:
     url = Settings(data_dir=data_dir).effective_database_url()
     upgrade(url)
     return url
+
+
+@asynccontextmanager
+async def conversation_store(sessions: Callable[[], Session]) -> AsyncIterator[ConversationStore]:
+    """A conversation store over a writer thread of its own, closed (queue written) on exit, as
+    the worker that owns the writer closes it."""
+    writer = BackgroundWriter(sessions)
+    try:
+        yield ConversationStore(writer)
+    finally:
+        await asyncio.to_thread(writer.close)

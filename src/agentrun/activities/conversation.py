@@ -32,7 +32,7 @@ class ConversationStore:
         self, run_id: str, start: int, messages: Sequence[Message], *, load: bool
     ) -> list[Message]:
         write = MessagesWrite(run_id, start, [m.model_dump_json() for m in messages], load=load)
-        self._writer.submit(write, urgent=True)
+        self._writer.submit(write)
         # A thread future: the writer thread completes it, and this event loop waits on it.
         stored = await asyncio.wrap_future(write.done)
         return [Message.model_validate_json(text) for text in stored]
@@ -52,6 +52,3 @@ class ConversationStore:
 
     async def load(self, run_id: str, length: int) -> list[Message]:
         return await self._send(run_id, length, (), load=True)
-
-    async def close(self) -> None:
-        await asyncio.to_thread(self._writer.close)

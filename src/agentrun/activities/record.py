@@ -35,7 +35,7 @@ class RunRecorder:
         run, items = status_rows(status)
         # A thread future: the writer thread completes it, and this event loop waits on it.
         done: Future[list[bool]] = Future()
-        self._writer.submit(Write(runs=[run], items=items, done=done), urgent=True)
+        self._writer.submit(Write(runs=[run], items=items, done=done))
         await asyncio.wrap_future(done)
         return RecordAck(
             transitions=len(status.transitions),

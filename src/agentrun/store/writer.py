@@ -69,7 +69,7 @@ Pending = Write | MessagesWrite
 
 
 def write_batch(
-    session: Session, writes: Sequence[Write], bulk: Bulk | None = None
+    session: Session, writes: Sequence[Write], *, bulk: Bulk | None = None
 ) -> list[list[bool]]:
     """Write several writes in the caller's transaction; per write, which items were new."""
     upsert_runs(session, [run for w in writes for run in w.runs], RUN_IMMUTABLE, bulk=bulk)
@@ -105,14 +105,15 @@ class BackgroundWriter:
         self._wake = threading.Event()
         self._pending: list[Pending] = []
         self._pending_rows = 0
-        # When the record's queued rows go next: at the interval, or at once for a waited or
-        # urgent record write (which must follow the rows queued before it).
+        # When the record's queued rows go next: at the interval, or at once for a waited
+        # record write (which must follow the rows queued before it).
         self._due = time.monotonic() + flush_interval
         self._flush_now = False
         self._closing = False
         self._thread: threading.Thread | None = None
 
-    def submit(self, write: Pending, *, urgent: bool = False) -> None:
+    def submit(self, write: Pending) -> None:
+        """Queue ``write``; one with a waiter (``done``) wakes the writer at once."""
         with self._lock:
             if self._closing:
                 self._refuse(write)
@@ -122,14 +123,14 @@ class BackgroundWriter:
                 return
             self._pending.append(write)
             self._pending_rows += write.size
-            if isinstance(write, Write) and not write.eager and (urgent or write.done is not None):
+            if isinstance(write, Write) and not write.eager and write.done is not None:
                 self._flush_now = True
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._loop, name="agentrun-store-writer", daemon=True
                 )
                 self._thread.start()
-        if urgent or write.done is not None:
+        if write.done is not None:
             self._wake.set()
 
     @staticmethod
@@ -209,11 +210,10 @@ class BackgroundWriter:
 
     def _failed(self, w: Pending, err: Exception) -> None:
         # A conversation write always has a waiter; a record write may have none.
-        if isinstance(w, MessagesWrite):
-            w.done.set_exception(err)
-            return
         if w.done is not None:
             w.done.set_exception(err)
+            return
+        if isinstance(w, MessagesWrite):  # for the type checker: it always has a waiter
             return
         w.tries += 1
         if w.tries < MAX_TRIES and not self._closing:
@@ -241,7 +241,7 @@ def _write_pending(session: Session, batch: Sequence[Pending]) -> Callable[[], N
     records = [w for w in batch if isinstance(w, Write)]
     talks = [w for w in batch if isinstance(w, MessagesWrite)]
     loaded = write_conversations(bulk, talks) if talks else []
-    flags = write_batch(session, records, bulk) if records else []
+    flags = write_batch(session, records, bulk=bulk) if records else []
 
     def settle() -> None:
         for talk, messages in zip(talks, loaded, strict=True):
