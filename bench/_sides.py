@@ -17,7 +17,7 @@ from agentrun.client import AgentRunClient
 from agentrun.contracts.agents import ReviewMode, ReviewPolicy
 from agentrun.contracts.runs import RunRequest
 from agentrun.contracts.states import RunState
-from agentrun.workers.settings import Settings
+from agentrun.settings import Settings
 from bench._bare import BARE_TASK_QUEUE, BARE_WORKFLOW, BareActivities, BareRefund
 from bench._measure import RunOnce
 

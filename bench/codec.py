@@ -14,7 +14,7 @@ import time
 
 from temporalio.api.common.v1 import Payload
 
-from agentrun.codec import EncryptionCodec, Keyring
+from agentrun.codec.cipher import EncryptionCodec, Keyring
 
 PAYLOAD_BYTES = 2048
 

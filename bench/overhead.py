@@ -23,9 +23,9 @@ from temporalio.testing import WorkflowEnvironment
 from agentrun.contracts.names import ACTIVITY_MODEL_CALL, SEARCH_ATTRIBUTES, TOOL_ACTIVITY_PREFIX
 from agentrun.converter import DATA_CONVERTER
 from agentrun.logic.redaction import redact_value
+from agentrun.observability.logging import configure_logging
+from agentrun.settings import Settings
 from agentrun.store.migrate import upgrade
-from agentrun.workers.logging import configure_logging
-from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker, tune_gc
 from bench._bare import MODEL_ACTIVITY, TOOL_ORDER
 from bench._measure import (

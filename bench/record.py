@@ -36,12 +36,12 @@ from agentrun.contracts.names import SEARCH_ATTRIBUTES
 from agentrun.contracts.runs import RunRequest
 from agentrun.contracts.states import RunState
 from agentrun.converter import DATA_CONVERTER
+from agentrun.observability.logging import configure_logging
+from agentrun.observability.telemetry import SERVICE_NAME, tracing_interceptors
+from agentrun.settings import Settings
 from agentrun.store.audit import verify_chain
 from agentrun.store.db import make_engine, session_factory
 from agentrun.store.migrate import upgrade
-from agentrun.workers.logging import configure_logging
-from agentrun.workers.settings import Settings
-from agentrun.workers.telemetry import SERVICE_NAME, tracing_interceptors
 from agentrun.workers.worker import build_worker, tune_gc
 from bench import steps
 from bench._measure import Batch, RunOnce, batch_throughput, child_cpu_s, percentile, timed

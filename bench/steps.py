@@ -20,9 +20,9 @@ from agentrun.contracts.names import SEARCH_ATTRIBUTES
 from agentrun.contracts.runs import RunRequest
 from agentrun.contracts.states import RunState
 from agentrun.converter import DATA_CONVERTER
+from agentrun.observability.logging import configure_logging
+from agentrun.settings import Settings
 from agentrun.store.migrate import upgrade
-from agentrun.workers.logging import configure_logging
-from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
 from bench._readme import README, run_and_exit, write_section
 

@@ -13,8 +13,8 @@ from temporalio.worker import Worker
 from agentrun.client import AgentRunClient
 from agentrun.contracts.names import SEARCH_ATTRIBUTES
 from agentrun.converter import DATA_CONVERTER
-from agentrun.workers.logging import configure_logging
-from agentrun.workers.settings import Settings
+from agentrun.observability.logging import configure_logging
+from agentrun.settings import Settings
 from agentrun.workers.worker import build_worker
 from tests.support.store import migrate_data_dir
 

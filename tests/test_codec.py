@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 from temporalio.api.common.v1 import Payload
 
-from agentrun.codec import (
+from agentrun.cli.common import validation_message
+from agentrun.codec.cipher import (
     ENCODING,
     META_COMPRESSION,
     META_KEY_ID,
@@ -21,10 +22,9 @@ from agentrun.codec import (
     PayloadAuthenticationError,
     UnknownKeyError,
 )
-from agentrun.codec_keys import new_key_line, parse_keys
+from agentrun.codec.keys import new_key_line, parse_keys
 from agentrun.converter import DATA_CONVERTER, data_converter
-from agentrun.workers.cli_common import validation_message
-from agentrun.workers.settings import Settings
+from agentrun.settings import Settings
 
 K1 = bytes(range(32))
 K2 = bytes(range(32, 64))

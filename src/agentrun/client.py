@@ -35,7 +35,6 @@ from temporalio.exceptions import (
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
-from agentrun.activities.tracing import invoke_agent_span
 from agentrun.contracts.names import (
     AGENT_RUN_WORKFLOW,
     QUERY_STATUS,
@@ -58,6 +57,7 @@ from agentrun.contracts.runs import (
 )
 from agentrun.contracts.states import FailureCategory, RunState
 from agentrun.converter import DATA_CONVERTER
+from agentrun.observability.tracing import invoke_agent_span
 
 
 class AgentRunError(Exception):

@@ -5,7 +5,7 @@ same defaults, and history stops carrying ``null`` and ``[]`` for every unused f
 default therefore applies to runs in flight from their next step on, like any other code change.
 
 With ``codec_keys`` set, :func:`data_converter` adds AES-256-GCM payload encryption
-(:mod:`agentrun.codec`), failure messages included: build clients through it, not from
+(:mod:`agentrun.codec.cipher`), failure messages included: build clients through it, not from
 :data:`DATA_CONVERTER` directly.
 """
 
@@ -16,7 +16,7 @@ from temporalio.contrib.pydantic import PydanticPayloadConverter, ToJsonOptions
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 
 if TYPE_CHECKING:  # for the annotation only: the converter must stay importable on its own
-    from agentrun.workers.settings import Settings
+    from agentrun.settings import Settings
 
 
 class CompactPydanticPayloadConverter(PydanticPayloadConverter):
@@ -35,7 +35,7 @@ def data_converter(settings: "Settings") -> DataConverter:
     if settings.codec_keys is None:
         return DATA_CONVERTER
     # Imported here: the cipher is only loaded by deployments that encrypt.
-    from agentrun.codec import EncryptionCodec, Keyring  # noqa: PLC0415
+    from agentrun.codec.cipher import EncryptionCodec, Keyring  # noqa: PLC0415
 
     keyring = Keyring.from_text(settings.codec_keys.get_secret_value(), settings.codec_active_key)
     codec = EncryptionCodec(keyring, compress=settings.codec_compress)

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from agentrun.activities.errors import classify
+from agentrun.agents.errors import ToolError
 from agentrun.agents.refund import (
     REFUND_AGENT_NAME,
     REFUND_SAMPLE_INPUT,
@@ -31,7 +33,6 @@ from agentrun.agents.refund.tools import (
 from agentrun.agents.registry import AgentRegistry, ToolContext
 from agentrun.contracts.agents import ReviewMode, ReviewPolicy
 from agentrun.contracts.tools import RequestContext
-from agentrun.logic.retry import ToolError, classify_exception
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ async def test_lookup_unknown_order_is_permanent_404(data_dir: Path) -> None:
     with pytest.raises(ToolError, match="order 9999 not found") as info:
         await lookup_order(OrderRef(order_id="9999"), make_ctx(data_dir))
     assert info.value.status_code == 404
-    assert not classify_exception(info.value).retryable
+    assert not classify(info.value).retryable
 
 
 async def test_shipping_live_for_healthy_carrier(data_dir: Path) -> None:
@@ -86,7 +87,7 @@ async def test_shipping_flaky_carrier_fails_first_attempt_only(data_dir: Path) -
     with pytest.raises(ToolError) as info:
         await get_shipping_status(OrderRef(order_id="1002"), make_ctx(data_dir, attempt=1))
     assert info.value.status_code == 503
-    assert classify_exception(info.value).retryable
+    assert classify(info.value).retryable
     out = await get_shipping_status(OrderRef(order_id="1002"), make_ctx(data_dir, attempt=2))
     assert (out.status, out.source) == ("delivered", "live")
 
@@ -133,7 +134,7 @@ async def test_issue_refund_above_total_is_permanent_422(data_dir: Path) -> None
     with pytest.raises(ToolError, match="exceeds order 1004 total") as info:
         await issue_refund(refund(order_id="1004", amount=50.0), make_ctx(data_dir))
     assert info.value.status_code == 422
-    assert not classify_exception(info.value).retryable
+    assert not classify(info.value).retryable
     assert count_refunds(data_dir) == 0
 
 

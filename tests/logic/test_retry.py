@@ -9,9 +9,9 @@ from agentrun.contracts.names import ErrorType
 from agentrun.contracts.tools import RetrySpec, SideEffect, ToolContract
 from agentrun.logic.retry import (
     HEARTBEAT_AFTER,
-    ToolError,
     activity_options,
     classify_exception,
+    classify_status,
     effective_error,
     may_retry,
 )
@@ -56,26 +56,26 @@ def test_retry_policy_follows_the_contract(contract: ToolContract) -> None:
 def test_a_tool_that_may_not_retry_never_reports_retryable(
     contract: ToolContract, status: int
 ) -> None:
-    error = effective_error(contract, classify_exception(ToolError("x", status_code=status)))
+    error = effective_error(contract, classify_status(status))
     if not may_retry(contract):
         assert error.retryable is False
 
 
 def test_status_codes_classify_as_the_contract_says() -> None:
     for code in (429, 502, 503, 504):
-        err = classify_exception(ToolError("busy", status_code=code))
+        err = classify_status(code)
         assert (err.error_type, err.retryable, err.error_class) == (
             ErrorType.TOOL_UNAVAILABLE,
             True,
             f"http_{code}",
         )
     for code in (400, 401, 403, 404, 409, 422):
-        err = classify_exception(ToolError("bad", status_code=code))
+        err = classify_status(code)
         assert (err.error_type, err.retryable) == (ErrorType.TOOL_REJECTED, False)
 
 
 def test_timeouts_connection_errors_and_overrides() -> None:
     assert classify_exception(TimeoutError()).error_type == ErrorType.TOOL_TIMEOUT
     assert classify_exception(ConnectionRefusedError()).retryable is True
-    assert classify_exception(ToolError("x", status_code=503, retryable=False)).retryable is False
+    assert classify_status(503, retryable=False).retryable is False
     assert classify_exception(KeyError("bug")).error_class == "KeyError"

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from agentrun.activities.metrics import MODEL_COST_MICRO_USD
 from agentrun.client import AgentRunClient, connect
 from agentrun.contracts import RunRequest
 from agentrun.contracts.names import Metric
 from agentrun.contracts.runs import RunStatus
 from agentrun.contracts.states import RunState
-from agentrun.workers.settings import Settings
-from agentrun.workers.telemetry import HISTOGRAM_BUCKETS, build_runtime
+from agentrun.observability.metrics import MODEL_COST_MICRO_USD
+from agentrun.observability.telemetry import HISTOGRAM_BUCKETS, build_runtime
+from agentrun.settings import Settings
 from agentrun.workers.worker import build_worker
 from tests.conftest import TEST_AGENT_MODULES
 from tests.support.store import migrate_data_dir

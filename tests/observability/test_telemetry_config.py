@@ -5,8 +5,8 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from temporalio.runtime import Runtime
 
-from agentrun.workers import telemetry
-from agentrun.workers.settings import Settings
+from agentrun.observability import telemetry
+from agentrun.settings import Settings
 
 
 @pytest.fixture

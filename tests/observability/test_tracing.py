@@ -15,14 +15,14 @@ from opentelemetry.trace import SpanKind, StatusCode
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from agentrun.activities import tracing
 from agentrun.client import AgentRunClient, connect
 from agentrun.contracts import Decision, ReviewDecision, RunRequest
 from agentrun.contracts.states import RunState
+from agentrun.observability import tracing
+from agentrun.observability.telemetry import tracing_interceptors
+from agentrun.settings import Settings
 from agentrun.store.db import make_engine, session_factory
 from agentrun.store.queries import get_run, list_audit_events
-from agentrun.workers.settings import Settings
-from agentrun.workers.telemetry import tracing_interceptors
 from agentrun.workers.worker import build_worker
 from tests.conftest import TEST_AGENT_MODULES
 from tests.support.store import migrate_data_dir

@@ -16,7 +16,7 @@ from agentrun.store.models import AuditEventRow
 
 def agentrun(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "agentrun.workers.cli", *args],
+        [sys.executable, "-m", "agentrun.cli", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -8,10 +8,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
+from agentrun.settings import Settings
 from agentrun.store import migrate
 from agentrun.store.db import UnsupportedDatabase, make_engine, normalize_url
 from agentrun.store.models import STORE_TABLES
-from agentrun.workers.settings import Settings
 
 
 def table_names(url: str) -> set[str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from agentrun.agents.errors import ToolError
 from agentrun.agents.refund.tools import (
     LOOKUP_ORDER_TOOL,
     RefundParams,
@@ -29,7 +30,6 @@ from agentrun.contracts.agents import (
     StateDeadlines,
 )
 from agentrun.contracts.tools import RetrySpec, SideEffect
-from agentrun.logic.retry import ToolError
 
 FAST_RETRY = RetrySpec(
     max_attempts=3, initial_interval=timedelta(milliseconds=100), max_interval=timedelta(seconds=1)

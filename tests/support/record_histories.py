@@ -19,8 +19,8 @@ from agentrun.contracts import Decision, ReviewDecision, RunRequest
 from agentrun.contracts.names import RETENTION_PURGE_WORKFLOW, SEARCH_ATTRIBUTES
 from agentrun.contracts.retention import PurgeRequest, PurgeResult
 from agentrun.converter import DATA_CONVERTER
+from agentrun.settings import Settings
 from agentrun.store.db import make_engine, session_factory
-from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
 from tests.conftest import FAST_DEV_SERVER, TEMPORAL_BIN, TEST_AGENT_MODULES
 from tests.support.retention import seed

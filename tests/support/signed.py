@@ -9,10 +9,10 @@ from pathlib import Path
 from agentrun.client import AgentRunClient
 from agentrun.contracts import RunRequest
 from agentrun.contracts.identity import ApiKeyInfo, Role
+from agentrun.settings import Settings
+from agentrun.signing import SigningKey, init_signing_key, mint_start_grant, signing_dir
 from agentrun.store.db import make_engine, session_factory
 from agentrun.store.keys import create_api_key
-from agentrun.workers.settings import Settings
-from agentrun.workers.signing import SigningKey, init_signing_key, mint_start_grant, signing_dir
 from tests.conftest import TEST_AGENT_MODULES
 from tests.support.store import migrate_data_dir
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlmodel import Session
 
 from agentrun.activities.conversation import ConversationStore
+from agentrun.settings import Settings
 from agentrun.store.migrate import upgrade
 from agentrun.store.writer import BackgroundWriter
-from agentrun.workers.settings import Settings
 
 
 def migrate_data_dir(data_dir: Path) -> str:

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from agentrun.codec import EncryptionCodec, Keyring
+from agentrun.codec.cipher import EncryptionCodec, Keyring
 from agentrun.store.db import make_engine
 from tests.support.codec_http import K1, K2, Keys
 from tests.support.store import migrate_data_dir

@@ -20,13 +20,13 @@ from typing import Any, TypeVar
 
 import pytest
 
-from agentrun.workers.devserver import DevServer, DevServerError, free_port, port_in_use
+from agentrun.cli.devserver import DevServer, DevServerError, free_port, port_in_use
 from tests.support.store import migrate_data_dir
 
 T = TypeVar("T")
 
 _SCRIPT = Path(sys.executable).parent / "agentrun"
-AGENTRUN = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "agentrun.workers.cli"]
+AGENTRUN = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "agentrun.cli"]
 TEMPORAL = str(Path(sys.executable).parent / "temporal")
 SMALL_REFUND = {"order_id": "1001", "reason": "arrived broken", "amount": 60}
 GATED_REFUND = {"order_id": "1001", "reason": "arrived broken", "amount": 250}

@@ -6,8 +6,8 @@ import json
 import typer
 from typer.testing import CliRunner
 
-from agentrun.codec_keys import parse_keys
-from agentrun.workers import cli_codec
+from agentrun.cli import codec as cli_codec
+from agentrun.codec.keys import parse_keys
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 app.add_typer(cli_codec.codec_app, name="codec")

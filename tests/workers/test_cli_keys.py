@@ -20,6 +20,8 @@ import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner, Result
 
+from agentrun.cli import app as cli
+from agentrun.cli import keys as cli_keys
 from agentrun.client import AgentRunClient
 from agentrun.contracts.identity import ApiKeyInfo, Role
 from agentrun.contracts.review import Decision, ReviewDecision
@@ -35,10 +37,8 @@ from agentrun.logic.grants import (
     start_digest,
     verify_grant,
 )
-from agentrun.store import migrate
-from agentrun.workers import cli, cli_keys
-from agentrun.workers.settings import Settings
-from agentrun.workers.signing import (
+from agentrun.settings import Settings
+from agentrun.signing import (
     SigningKeyError,
     init_signing_key,
     load_signing_key,
@@ -46,6 +46,7 @@ from agentrun.workers.signing import (
     public_keys,
     signing_dir,
 )
+from agentrun.store import migrate
 from tests.support.waiting import wait_for_review
 
 # Until cli.py mounts them, the commands under test get the names they will have there.
@@ -275,7 +276,7 @@ async def test_signed_review_reaches_a_real_run(
     assert pending is not None
     address = temporal_env.client.service_client.config.target_host
     process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "agentrun.workers.cli", "review", run_id, "--json"),
+        *(sys.executable, "-m", "agentrun.cli", "review", run_id, "--json"),
         *("--decision", "approve", "--review-id", pending.review_id, "--address", address),
         env={**os.environ, **store.env, "AGENTRUN_API_KEY": alice},
         stdout=asyncio.subprocess.PIPE,

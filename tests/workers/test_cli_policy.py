@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import agentrun.agents.refund as refund_agent
-from agentrun.workers.cli_policy import policy_app
+from agentrun.cli.policy import policy_app
 
 REFUND_POLICY = Path(refund_agent.__file__).parent / "policy.yaml"
 BAD = """\
@@ -103,7 +103,7 @@ def test_missing_file_and_no_arguments(tmp_path: Path) -> None:
 
 def test_real_process_exit_code_and_no_traceback(bad: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "agentrun.workers.cli_policy", "check", str(bad)],
+        [sys.executable, "-m", "agentrun.cli.policy", "check", str(bad)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -15,7 +15,7 @@ from tests.store.conftest import fresh_pg_url
 from tests.support.report_workload import SeedRun, failing_runs, healthy_runs, other_runs, seed
 
 _SCRIPT = Path(sys.executable).parent / "agentrun"
-AGENTRUN = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "agentrun.workers.cli"]
+AGENTRUN = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "agentrun.cli"]
 
 
 def agentrun(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -17,12 +17,12 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from temporalio.api.common.v1 import Payload
 
-from agentrun.codec import EncryptionCodec
+from agentrun.cli.codec import store_authenticator
+from agentrun.codec.cipher import EncryptionCodec
+from agentrun.codec.login import CSRF_COOKIE, MAX_FORM_BYTES, SESSION_COOKIE, SessionStore
+from agentrun.codec.server import build_app
 from agentrun.store.db import session_factory
 from agentrun.store.keys import create_api_key, revoke_key
-from agentrun.workers.cli_codec import store_authenticator
-from agentrun.workers.codec_login import CSRF_COOKIE, MAX_FORM_BYTES, SESSION_COOKIE, SessionStore
-from agentrun.workers.codec_server import build_app
 from tests.support.codec_http import SECRET_TEXT, UI_ORIGIN, Keys, as_json, from_json, ui_headers
 
 EVIL = "http://evil.example"

@@ -21,9 +21,9 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from temporalio.api.common.v1 import Payload
 
-from agentrun.codec import EncryptionCodec, Keyring
-from agentrun.workers.cli_codec import store_authenticator
-from agentrun.workers.codec_server import build_app
+from agentrun.cli.codec import store_authenticator
+from agentrun.codec.cipher import EncryptionCodec, Keyring
+from agentrun.codec.server import build_app
 from tests.support.codec_http import (
     K1,
     K2,
@@ -203,9 +203,7 @@ async def test_a_failing_auth_backend_is_503_not_a_traceback(codec: EncryptionCo
 
 def run_codec_server_command(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     """``agentrun codec-server`` as cli.py mounts it: the command function, run by typer."""
-    code = (
-        "import typer; from agentrun.workers.cli_codec import codec_server; typer.run(codec_server)"
-    )
+    code = "import typer; from agentrun.cli.codec import codec_server; typer.run(codec_server)"
     return subprocess.Popen(
         [sys.executable, "-c", code, *args],
         env=env,

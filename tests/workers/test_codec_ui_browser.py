@@ -21,17 +21,17 @@ from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright, expect
 from pydantic import SecretStr
 
+from agentrun.cli.codec import store_authenticator
+from agentrun.cli.devserver import DevServer, free_port
 from agentrun.client import AgentRunClient, connect
-from agentrun.codec import EncryptionCodec
+from agentrun.codec.cipher import EncryptionCodec
+from agentrun.codec.login import SESSION_COOKIE
+from agentrun.codec.server import build_app
 from agentrun.contracts import RunRequest, RunState
 from agentrun.converter import data_converter
+from agentrun.settings import Settings
 from agentrun.store.db import make_engine, session_factory
 from agentrun.store.keys import create_api_key
-from agentrun.workers.cli_codec import store_authenticator
-from agentrun.workers.codec_login import SESSION_COOKIE
-from agentrun.workers.codec_server import build_app
-from agentrun.workers.devserver import DevServer, free_port
-from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
 from tests.support.store import migrate_data_dir
 from tests.support.waiting import ui_server_settings

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agentrun.workers.settings import Settings
+from agentrun.settings import Settings
 from agentrun.workers.worker import tune_gc
 
 

@@ -42,7 +42,7 @@ async def test_worker_logs_are_json_with_ids_once_per_event_and_secret_free(
     reason = f"card {SECRETS[2]} password={SECRETS[0]} key {SECRETS[1]}"
     with log_file.open("wb") as sink:
         worker = subprocess.Popen(  # noqa: ASYNC220 -- returns at once; the test awaits the run
-            [sys.executable, "-m", "agentrun.workers.cli", "worker"],
+            [sys.executable, "-m", "agentrun.cli", "worker"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=sink,

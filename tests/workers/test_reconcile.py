@@ -16,15 +16,15 @@ from sqlmodel import col
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
+from agentrun.cli.app import app
+from agentrun.cli.reconcile import reconcile_runs as reconcile
 from agentrun.client import AgentRunClient
 from agentrun.contracts import RunRequest, RunState
 from agentrun.contracts.reconcile import ReconcileReport
+from agentrun.settings import Settings
 from agentrun.store.db import make_engine, session_factory
 from agentrun.store.models import RunRow, TransitionRow
 from agentrun.store.queries import get_run, list_transitions
-from agentrun.workers.cli import app
-from agentrun.workers.reconcile import reconcile
-from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
 from tests.conftest import TEST_AGENT_MODULES
 from tests.support.store import migrate_data_dir

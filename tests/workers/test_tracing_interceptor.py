@@ -11,7 +11,7 @@ from agentrun.contracts.names import (
     ACTIVITY_RETENTION_PURGE,
     tool_activity_name,
 )
-from agentrun.workers.tracing_interceptor import AgentTracingInterceptor, opens_genai_span
+from agentrun.observability.tracing_interceptor import AgentTracingInterceptor, opens_genai_span
 
 HEADER = "_tracer-data"
 

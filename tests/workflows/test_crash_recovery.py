@@ -34,7 +34,7 @@ def worker_process(address: str, data_dir: Path) -> Iterator[subprocess.Popen[by
         "PYTHONPATH": str(REPO),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agentrun.workers.cli", "worker"],
+        [sys.executable, "-m", "agentrun.cli", "worker"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -31,16 +31,16 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
+from agentrun.cli.codec import store_authenticator
+from agentrun.cli.devserver import DevServer, free_port
 from agentrun.client import AgentRunClient, connect
-from agentrun.codec import ENCODING, EncryptionCodec
+from agentrun.codec.cipher import ENCODING, EncryptionCodec
+from agentrun.codec.server import build_app
 from agentrun.contracts import RunRequest, RunState
 from agentrun.converter import data_converter
+from agentrun.settings import Settings
 from agentrun.store.db import make_engine, session_factory
 from agentrun.store.keys import create_api_key
-from agentrun.workers.cli_codec import store_authenticator
-from agentrun.workers.codec_server import build_app
-from agentrun.workers.devserver import DevServer, free_port
-from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
 from tests.support.store import migrate_data_dir
 from tests.support.waiting import ui_server_settings

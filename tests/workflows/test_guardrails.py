@@ -13,10 +13,10 @@ from temporalio.testing import WorkflowEnvironment
 from agentrun.client import AgentRunClient
 from agentrun.contracts import Decision, ReviewDecision, RunRequest, RunState
 from agentrun.contracts.states import FailureCategory
+from agentrun.settings import Settings
 from agentrun.store.audit import verify_chain
 from agentrun.store.db import make_engine, session_factory
 from agentrun.store.models import AuditEventRow, GovernanceEventRow
-from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
 from tests.conftest import TEST_AGENT_MODULES
 from tests.support.governance_agents import ATTACKER, SENT

@@ -34,7 +34,7 @@ from agentrun.contracts.runs import MAX_INPUT_BYTES, RunResult
 from agentrun.contracts.states import FailureCategory
 from agentrun.logic.grants import decision_digest
 from agentrun.logic.redaction import redact_value
-from agentrun.workers.signing import (
+from agentrun.signing import (
     SigningKey,
     mint_review_grant,
 )

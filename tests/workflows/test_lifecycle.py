@@ -9,7 +9,7 @@ from agentrun.client import AgentRunClient
 from agentrun.contracts import Decision, ReviewDecision, RunRequest, RunState
 from agentrun.contracts.names import AGENT_RUN_WORKFLOW
 from agentrun.contracts.states import ALLOWED_TRANSITIONS
-from agentrun.workers.settings import Settings
+from agentrun.settings import Settings
 from tests.support.waiting import eventually, wait_for_review
 
 SAMPLE = {"order_id": "1001", "reason": "arrived broken", "amount": 60}

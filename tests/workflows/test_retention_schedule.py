@@ -22,14 +22,14 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from agentrun.cli.retention_schedule import ensure_retention_schedule
 from agentrun.contracts.names import RETENTION_PURGE_WORKFLOW, RETENTION_SCHEDULE_ID
 from agentrun.contracts.retention import PurgeRequest, PurgeResult
 from agentrun.converter import DATA_CONVERTER
+from agentrun.settings import Settings
 from agentrun.store.audit import verify_chain
 from agentrun.store.db import make_engine, session_factory
 from agentrun.store.models import RunRow
-from agentrun.workers.retention_schedule import ensure_retention_schedule
-from agentrun.workers.settings import Settings
 from agentrun.workflows.retention import RetentionPurgeWorkflow
 from tests.support.retention import Seeded, seed
 
@@ -158,7 +158,7 @@ def agentrun_cli(address: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "AGENTRUN_"))}
     env.update(TEMPORAL_ADDRESS=address, AGENTRUN_TASK_QUEUE="retention-cli")
     return subprocess.run(
-        [sys.executable, "-m", "agentrun.workers.cli", "retention", "schedule", *args],
+        [sys.executable, "-m", "agentrun.cli", "retention", "schedule", *args],
         capture_output=True,
         text=True,
         timeout=60,

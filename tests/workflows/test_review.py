@@ -4,7 +4,7 @@ import pytest
 
 from agentrun.client import AgentRunClient, AgentRunError
 from agentrun.contracts import Decision, FailureCategory, ReviewDecision, RunRequest, RunState
-from agentrun.workers.settings import Settings
+from agentrun.settings import Settings
 from tests.support.waiting import eventually, wait_for_review, wait_for_state
 
 

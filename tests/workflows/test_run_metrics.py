@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from agentrun.client import AgentRunClient
 from agentrun.contracts import Decision, ReviewDecision, RunRequest
 from agentrun.converter import DATA_CONVERTER
-from agentrun.workers.settings import Settings
+from agentrun.settings import Settings
 from agentrun.workers.worker import build_worker
 from tests.conftest import TEST_AGENT_MODULES
 from tests.support.store import migrate_data_dir

@@ -9,10 +9,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from agentrun.client import AgentRunClient
 from agentrun.contracts import Decision, ReviewDecision, RunRequest, RunState
+from agentrun.settings import Settings
 from agentrun.store import migrate, repository
 from agentrun.store.audit import verify_chain
 from agentrun.store.db import make_engine, session_factory
-from agentrun.workers.settings import Settings
 from agentrun.workers.worker import build_worker
 from tests.conftest import TEST_AGENT_MODULES
 from tests.store.conftest import fresh_pg_url

@@ -24,11 +24,11 @@ from agentrun.contracts import Decision, ReviewDecision, RunRequest, RunState
 from agentrun.contracts.identity import Grant, Role
 from agentrun.contracts.states import FailureCategory
 from agentrun.logic.grants import canonical_json, decision_digest, sign_grant
-from agentrun.store.db import make_engine, session_factory
-from agentrun.store.models import GovernanceEventRow
-from agentrun.workers.signing import (
+from agentrun.signing import (
     mint_review_grant,
 )
+from agentrun.store.db import make_engine, session_factory
+from agentrun.store.models import GovernanceEventRow
 from agentrun.workers.worker import build_worker
 from tests.support.signed import TTL, SignedSetup, signed_setup, start_signed
 from tests.support.waiting import eventually, wait_for_review
@@ -222,7 +222,7 @@ async def test_a_run_without_a_runner_grant_does_not_start(desk: Desk) -> None:
 
 async def _cli(desk: Desk, *args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "agentrun.workers.cli", *args),
+        *(sys.executable, "-m", "agentrun.cli", *args),
         env=desk.env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

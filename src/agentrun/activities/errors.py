@@ -3,8 +3,9 @@
 from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 
+from agentrun.agents.errors import ToolError
 from agentrun.contracts.tools import ToolErrorDetail
-from agentrun.logic.retry import ErrorClass
+from agentrun.logic.retry import ErrorClass, classify_exception, classify_status
 
 
 def first_problem(err: ValidationError, prefix: str = "") -> tuple[str, str]:
@@ -29,3 +30,10 @@ def tool_failure(
     return ApplicationError(
         f"{tool}: {message}", detail, type=error.error_type, non_retryable=not error.retryable
     )
+
+
+def classify(exc: BaseException) -> ErrorClass:
+    """How a tool's exception is retried: by its status when the tool raised a ToolError."""
+    if isinstance(exc, ToolError):
+        return classify_status(exc.status_code, exc.retryable)
+    return classify_exception(exc)

@@ -9,14 +9,14 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from agentrun.activities.conversation import ConversationGap, ConversationStore
-from agentrun.activities.metrics import ModelInstruments, PerWorker
 from agentrun.activities.providers.base import ModelProvider, ModelProviderError, ModelRequest
 from agentrun.activities.record import RunRecorder
-from agentrun.activities.tracing import activity_tracer, chat_span, record_chat_response
 from agentrun.agents.registry import AgentRegistry, RegistryError
 from agentrun.contracts.model import Message, ModelCallInput, ModelCallResult, TokenUsage
 from agentrun.contracts.names import ACTIVITY_MODEL_CALL, ErrorType
 from agentrun.contracts.pricing import PriceTable
+from agentrun.observability.metrics import ModelInstruments, PerWorker
+from agentrun.observability.tracing import activity_tracer, chat_span, record_chat_response
 
 log = structlog.get_logger(__name__)
 

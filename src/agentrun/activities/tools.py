@@ -18,15 +18,15 @@ from pydantic_core import PydanticSerializationError, to_json
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from agentrun.activities.errors import first_problem, tool_failure
-from agentrun.activities.metrics import PerWorker, ToolInstruments
+from agentrun.activities.errors import classify, first_problem, tool_failure
 from agentrun.activities.record import RunRecorder
-from agentrun.activities.tracing import ToolAttempt, activity_tracer, tool_span
 from agentrun.agents.registry import AgentRegistry, ToolContext, ToolDefinition
 from agentrun.contracts.names import ErrorType, tool_activity_name
 from agentrun.contracts.pricing import PriceTable
 from agentrun.contracts.tools import ToolContract, ToolInput, ToolMetadata, ToolOutput, ToolStatus
-from agentrun.logic.retry import ErrorClass, activity_options, classify_exception, effective_error
+from agentrun.logic.retry import ErrorClass, activity_options, effective_error
+from agentrun.observability.metrics import PerWorker, ToolInstruments
+from agentrun.observability.tracing import ToolAttempt, activity_tracer, tool_span
 
 log = structlog.get_logger(__name__)
 
@@ -131,7 +131,7 @@ def build_tool_activity(
         except ApplicationError:
             raise
         except Exception as exc:
-            error = effective_error(contract, classify_exception(exc))
+            error = effective_error(contract, classify(exc))
             log.warning(
                 "tool call failed", error_class=error.error_class, retryable=error.retryable
             )

@@ -11,7 +11,7 @@ import math
 import re
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -292,16 +292,18 @@ Rule = Annotated[
     | RedactOutputRule,
     Field(discriminator="kind"),
 ]
-RULE_KINDS: tuple[str, ...] = (
-    "tool_allowlist",
-    "arg_constraint",
-    "budget",
-    "rate_limit",
-    "loop",
-    "lethal_trifecta",
-    "injection",
-    "redact_output",
-)
+
+
+def _kind(model: type[BaseModel]) -> str:
+    (kind,) = get_args(model.model_fields["kind"].annotation)
+    return str(kind)
+
+
+# Derived from the union, so a new rule model is a new kind everywhere (loader, engine, CLI).
+RULE_MODELS: dict[str, type[BaseModel]] = {
+    _kind(model): model for model in get_args(get_args(Rule)[0])
+}
+RULE_KINDS: tuple[str, ...] = tuple(RULE_MODELS)
 
 
 class AppliesTo(BaseModel):

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -56,7 +56,14 @@ class ReviewAck(BaseModel):
     next_state: str
 
 
-GateKind = Literal["final", "tool_approval", "budget", "policy"]
+class GateKind(StrEnum):
+    """What a person is asked to decide: the run's final output, one tool call before it runs,
+    more budget after a limit was reached, or a policy's escalation."""
+
+    FINAL = "final"
+    TOOL_APPROVAL = "tool_approval"
+    BUDGET = "budget"
+    POLICY = "policy"
 
 
 class PendingReview(BaseModel):

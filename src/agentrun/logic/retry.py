@@ -56,31 +56,24 @@ class ErrorClass:
     status_code: int | None = None
 
 
-class ToolError(Exception):
-    """Raised by tool implementations for failures with an HTTP-like status.
+def classify_status(status_code: int | None, retryable: bool | None = None) -> ErrorClass:
+    """A failure a tool reported with an HTTP-like status (``agentrun.agents.ToolError``).
 
-    ``retryable`` overrides the status-based classification when the tool knows better.
+    ``retryable`` overrides the status-based class when the tool knows better; with no status,
+    the failure is retryable unless the tool says otherwise.
     """
-
-    def __init__(
-        self, message: str, *, status_code: int | None = None, retryable: bool | None = None
-    ):
-        super().__init__(message)
-        self.status_code = status_code
-        self.retryable = retryable
+    if status_code is None:
+        retry = True if retryable is None else retryable
+        kind = ErrorType.TOOL_UNAVAILABLE if retry else ErrorType.TOOL_REJECTED
+        return ErrorClass(kind, "tool_error", retry)
+    retry = status_code in RETRYABLE_STATUS if retryable is None else retryable
+    kind = ErrorType.TOOL_UNAVAILABLE if retry else ErrorType.TOOL_REJECTED
+    return ErrorClass(kind, f"http_{status_code}", retry, status_code)
 
 
 def classify_exception(exc: BaseException) -> ErrorClass:
-    if isinstance(exc, ToolError):
-        code = exc.status_code
-        if code is None:
-            retryable = True if exc.retryable is None else exc.retryable
-            kind = ErrorType.TOOL_UNAVAILABLE if retryable else ErrorType.TOOL_REJECTED
-            return ErrorClass(kind, "tool_error", retryable)
-        retryable = code in RETRYABLE_STATUS if exc.retryable is None else exc.retryable
-        if retryable:
-            return ErrorClass(ErrorType.TOOL_UNAVAILABLE, f"http_{code}", True, code)
-        return ErrorClass(ErrorType.TOOL_REJECTED, f"http_{code}", False, code)
+    """Any other exception a tool raised: timeouts and lost connections are worth a retry, and so
+    is an unknown error (the contract's attempts bound it)."""
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return ErrorClass(ErrorType.TOOL_TIMEOUT, "timeout", True)
     if isinstance(exc, ConnectionError):

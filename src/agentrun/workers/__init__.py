@@ -1,1 +1,2 @@
-"""Processes and wiring: settings, worker, client, CLI, embedded dev server."""
+"""The worker process: the Temporal worker, its activities and workflows, and the run-record
+hand-over (an extern function the workflow calls; see ``record_interceptor``)."""

@@ -23,15 +23,16 @@ from agentrun.activities.retention import RetentionActivities
 from agentrun.activities.tools import build_tool_activities
 from agentrun.agents.registry import AgentRegistry, load_agent_modules
 from agentrun.contracts.pricing import DEFAULT_PRICES, PriceTable
+from agentrun.observability.log_context import LogContextInterceptor
+from agentrun.observability.telemetry import worker_interceptors
+from agentrun.observability.tracing import TRACER_NAME
+from agentrun.settings import Settings
+from agentrun.signing import public_keys
 from agentrun.store import migrate
 from agentrun.store.conversation import private_sessions
 from agentrun.store.db import make_engine, redacted, session_factory
 from agentrun.store.writer import BackgroundWriter
-from agentrun.workers.log_context import LogContextInterceptor
 from agentrun.workers.record_interceptor import RecordInterceptor
-from agentrun.workers.settings import Settings
-from agentrun.workers.signing import public_keys
-from agentrun.workers.telemetry import TRACER_NAME, worker_interceptors
 from agentrun.workflows.agent_run import AgentRunWorkflow
 from agentrun.workflows.retention import RetentionPurgeWorkflow
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -62,17 +62,10 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.workflows.errors import RunFailure
     from agentrun.workflows.guardrails import Guardrails, check_start_grant, describe
     from agentrun.workflows.metrics import RunMetrics
+    from agentrun.workflows.options import MODEL_RETRY, MODEL_TIMEOUT
     from agentrun.workflows.review import ReviewDesk, Verdict
     from agentrun.workflows.tools import ToolRunner
     from agentrun.workflows.trace import run_trace_id
-
-MODEL_TIMEOUT = timedelta(minutes=2)
-# The model activity raises its permanent errors with non_retryable=True.
-MODEL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=5,
-)
 
 
 @workflow.defn(name=AGENT_RUN_WORKFLOW, failure_exception_types=[ValidationError])
@@ -179,7 +172,7 @@ class AgentRunWorkflow:
             if reason is None:
                 self._enter(RunState.COMPLETED, "finished; review not required")
                 return
-            verdict = await self._gate(spec, "final", reason)
+            verdict = await self._gate(spec, GateKind.FINAL, reason)
             record = verdict.record
             if record.decision is Decision.REJECT:
                 raise RunFailure(
@@ -233,7 +226,7 @@ class AgentRunWorkflow:
             return
         if self._ledger.budget.on_exceeded is BudgetAction.FAIL:
             raise RunFailure(FailureCategory.BUDGET_EXCEEDED, breach.message, field=breach.field)
-        record = (await self._gate(spec, "budget", breach.message)).record
+        record = (await self._gate(spec, GateKind.BUDGET, breach.message)).record
         if record.decision not in (Decision.APPROVE, Decision.EDIT):
             because = f": {record.comment}" if record.comment else ""
             raise RunFailure(
@@ -250,7 +243,7 @@ class AgentRunWorkflow:
             raise RunFailure(FailureCategory.POLICY_DENIED, describe(decision))
         if decision.verdict is not PolicyVerdict.ESCALATE:
             return
-        record = (await self._gate(spec, "policy", describe(decision))).record
+        record = (await self._gate(spec, GateKind.POLICY, describe(decision))).record
         if record.decision not in (Decision.APPROVE, Decision.EDIT):
             raise RunFailure(FailureCategory.POLICY_DENIED, f"{describe(decision)}; {record.by}")
         self._enter(RunState.EXECUTING, f"policy escalation: {record.by}")
@@ -314,7 +307,11 @@ class AgentRunWorkflow:
             reason = f"policy {describe(policy)}" + (f"; {reason}" if reason else "")
         if reason is not None:
             verdict = await self._gate(
-                spec, "tool_approval", reason, call=call, entering=f"approval needed: {reason}"
+                spec,
+                GateKind.TOOL_APPROVAL,
+                reason,
+                call=call,
+                entering=f"approval needed: {reason}",
             )
             record = verdict.record
             if record.decision is Decision.REJECT:
@@ -403,10 +400,10 @@ class AgentRunWorkflow:
         self._desk.accept(decision)
 
     @staticmethod
-    def _next_state(decision: Decision, kind: str) -> RunState:
+    def _next_state(decision: Decision, kind: GateKind) -> RunState:
         if decision is Decision.REJECT:
             return RunState.FAILED
-        if decision is Decision.REQUEST_CHANGES or kind == "tool_approval":
+        if decision is Decision.REQUEST_CHANGES or kind is GateKind.TOOL_APPROVAL:
             return RunState.EXECUTING
         return RunState.COMPLETED
 

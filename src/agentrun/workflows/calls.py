@@ -4,15 +4,11 @@ Both are local activities on purpose: one marker event each, and their inputs (t
 never enter history.
 """
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, FailureError
 from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from agentrun.contracts.agents import StateDeadlines
     from agentrun.contracts.names import (
         ACTIVITY_PREPARE_RUN,
         ACTIVITY_RECORD_RUN,
@@ -22,12 +18,12 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.runs import RecordAck, RunRequest, RunStatus
     from agentrun.contracts.states import FailureCategory
     from agentrun.workflows.errors import RunFailure
-
-# Resolution is deterministic on the worker: an error that survives three tries is a bug in the
-# agent's definition, reported at once with its message rather than retried to the deadline.
-PREPARE_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=3)
-RECORD_TIMEOUT = timedelta(minutes=10)
-RECORD_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+    from agentrun.workflows.options import (
+        PREPARE_RETRY,
+        PREPARE_TIMEOUT,
+        RECORD_RETRY,
+        RECORD_TIMEOUT,
+    )
 
 
 async def prepare(request: RunRequest, status: RunStatus) -> PrepareResult:
@@ -39,7 +35,7 @@ async def prepare(request: RunRequest, status: RunStatus) -> PrepareResult:
                 agent=request.agent, version=request.version, input=request.input, status=status
             ),
             result_type=PrepareResult,
-            schedule_to_close_timeout=StateDeadlines().preparing,
+            schedule_to_close_timeout=PREPARE_TIMEOUT,
             retry_policy=PREPARE_RETRY,
             summary=f"resolve {request.agent}@{request.version or 'default'}",
         )

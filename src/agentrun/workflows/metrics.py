@@ -59,14 +59,14 @@ class RunMetrics:
             self._reviews.add(
                 1,
                 {
-                    "kind": record.kind,
+                    "kind": record.kind.value,
                     "decision": record.decision.value,
                     "automatic": str(record.automatic).lower(),
                 },
             )
             if record.opened_at is not None:
                 latency = (record.at - record.opened_at).total_seconds()
-                self._review_seconds.record(latency, {"kind": record.kind})
+                self._review_seconds.record(latency, {"kind": record.kind.value})
             if record.human_override:
                 self._overrides.add(1)
         self._reviews_seen = len(records)

@@ -5,28 +5,15 @@ reference time is fixed once, in history (``workflow.now()``), so a retried acti
 exactly what the first attempt would have.
 """
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.names import (
         ACTIVITY_RETENTION_PURGE,
         RETENTION_PURGE_WORKFLOW,
-        ErrorType,
     )
     from agentrun.contracts.retention import PurgeRequest, PurgeResult
-
-# One transaction over a day's worth of expired records; generous for a large store.
-PURGE_TIMEOUT = timedelta(minutes=30)
-PURGE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=10),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    maximum_attempts=5,
-    non_retryable_error_types=[ErrorType.STORE_DISABLED, ErrorType.PURGE_REFUSED],
-)
+    from agentrun.workflows.options import PURGE_RETRY, PURGE_TIMEOUT
 
 
 @workflow.defn(name=RETENTION_PURGE_WORKFLOW)

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from agentrun.contracts.policy import Checkpoint, Verdict
+from agentrun.contracts.policy import RULE_KINDS, RULE_MODELS, Checkpoint, Verdict
 from agentrun.contracts.tools import ToolPolicy
 from agentrun.logic.policy import PolicyEngine
+from agentrun.logic.policy.rules import RULE_COMPILERS
 from tests.logic.policy.helpers import engine, facts
 
 BT = Checkpoint.BEFORE_TOOL
@@ -323,3 +324,17 @@ def test_tool_contract_and_name_must_agree() -> None:
     assert (decision.verdict, decision.rule_id) == (Verdict.DENY, "builtin.error")
     by_contract = facts(BT, tool_name=None, tool=ToolPolicy(name="issue_refund"))
     assert policy.decide(by_contract).allowed
+
+
+# ----------------------------------------------------------------- one source of rule kinds
+
+
+def test_every_rule_kind_of_the_union_has_a_model_and_a_compiler() -> None:
+    """A rule model added to the ``Rule`` union without a compiler would fail every run whose
+    policy used it (a KeyError in the workflow); this catches it before any run does."""
+    assert len(RULE_KINDS) == 8
+    assert set(RULE_MODELS) == set(RULE_KINDS)
+    assert set(RULE_COMPILERS) == set(RULE_KINDS)
+    for kind, model in RULE_MODELS.items():
+        assert model.model_fields["kind"].annotation is not None
+        assert kind in str(model.model_fields["kind"].annotation)

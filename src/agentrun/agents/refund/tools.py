@@ -12,10 +12,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentrun.agents.errors import ToolError
 from agentrun.agents.refund import db
 from agentrun.agents.registry import ToolContext, define_tool
 from agentrun.contracts.tools import RetentionClass, RetrySpec, RiskLevel, SideEffect
-from agentrun.logic.retry import ToolError
 
 LOOKUP_ORDER = "lookup_order"
 GET_SHIPPING_STATUS = "get_shipping_status"

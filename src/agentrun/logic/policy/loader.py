@@ -16,16 +16,9 @@ from pydantic_core import ErrorDetails
 
 from agentrun.contracts.policy import (
     RULE_KINDS,
+    RULE_MODELS,
     AppliesTo,
-    ArgConstraintRule,
-    BudgetRule,
-    InjectionRule,
-    LethalTrifectaRule,
-    LoopRule,
     PolicyDocument,
-    RateLimitRule,
-    RedactOutputRule,
-    ToolAllowlistRule,
 )
 from agentrun.logic.policy.facts import PolicyError
 
@@ -33,16 +26,6 @@ MAX_FILE_BYTES = 1_000_000
 MAX_PROBLEMS = 20
 SUFFIXES = (".yaml", ".yml", ".json")
 
-_MODELS: dict[str, type[BaseModel]] = {
-    "tool_allowlist": ToolAllowlistRule,
-    "arg_constraint": ArgConstraintRule,
-    "budget": BudgetRule,
-    "rate_limit": RateLimitRule,
-    "loop": LoopRule,
-    "lethal_trifecta": LethalTrifectaRule,
-    "injection": InjectionRule,
-    "redact_output": RedactOutputRule,
-}
 _KINDS = ", ".join(RULE_KINDS)
 # Field patterns, said in words.
 _PATTERNS = {
@@ -241,7 +224,7 @@ def _problem(error: ErrorDetails, data: dict[Any, Any]) -> str:
         head.append(f"rules[{loc[1]}]{named}")
         loc = loc[2:]
         if loc and loc[0] in RULE_KINDS:
-            model = _MODELS[str(loc[0])] if len(loc) == 2 else None
+            model = RULE_MODELS[str(loc[0])] if len(loc) == 2 else None
             loc = loc[1:]
     elif loc[:1] == ["applies_to"] and len(loc) == 2:
         model = AppliesTo

@@ -28,7 +28,7 @@ from agentrun.logic.policy.facts import CannotEvaluate, Check, RunFacts
 
 
 def compile_check(rule: Rule) -> Check:
-    return _COMPILERS[rule.kind](rule)
+    return RULE_COMPILERS[rule.kind](rule)
 
 
 def tools_of(rule: Rule) -> frozenset[str] | None:
@@ -163,7 +163,7 @@ def _redact_output(_rule: RedactOutputRule) -> Check:
     return check
 
 
-_COMPILERS: dict[str, Callable[[Any], Check]] = {
+RULE_COMPILERS: dict[str, Callable[[Any], Check]] = {
     "tool_allowlist": _allowlist,
     "arg_constraint": compile_arg_constraint,
     "budget": _budget,

@@ -11,9 +11,9 @@ from typing import Final, Generic, TypeVar
 from temporalio import activity
 from temporalio.common import MetricCounter, MetricHistogramFloat, MetricMeter
 
-from agentrun.activities.tracing import ToolAttempt
 from agentrun.contracts.model import TokenUsage
 from agentrun.contracts.names import Metric
+from agentrun.observability.tracing import ToolAttempt
 
 # Temporal's counters take integers only, so cost is counted in millionths of a dollar.
 MODEL_COST_MICRO_USD: Final = Metric.MODEL_COST

@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import IO, Self
 
 from agentrun.contracts.names import SEARCH_ATTRIBUTES
-from agentrun.workers.settings import Settings
+from agentrun.settings import Settings
 
 DEFAULT_PORT = 7233
 DEFAULT_UI_PORT = 8233

@@ -22,11 +22,11 @@ from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from agentrun.contracts.names import Metric
-from agentrun.workers.settings import Settings
-from agentrun.workers.tracing_interceptor import AgentTracingInterceptor
+from agentrun.observability.tracing import TRACER_NAME
+from agentrun.observability.tracing_interceptor import AgentTracingInterceptor
+from agentrun.settings import Settings
 
 SERVICE_NAME: Final = "agentrun-worker"
-TRACER_NAME: Final = "agentrun"
 
 # Temporal's default buckets suit millisecond values; ours are seconds, from a quick tool call
 # to a review that waits for hours, so they need their own boundaries to be readable.

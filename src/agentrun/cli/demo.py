@@ -24,18 +24,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from agentrun.cli.common import CliError
+from agentrun.cli.devserver import DEFAULT_PORT, DevServer
+from agentrun.cli.render import duration, state_text
+from agentrun.cli.retention_schedule import ensure_retention_schedule
 from agentrun.client import AgentRunClient, AgentRunError
-from agentrun.contracts.review import Decision, ReviewDecision
+from agentrun.contracts.review import Decision, GateKind, ReviewDecision
 from agentrun.contracts.runs import RunRequest, RunStatus
 from agentrun.contracts.states import RunState
 from agentrun.converter import data_converter
+from agentrun.observability.logging import configure_logging
+from agentrun.settings import Settings
 from agentrun.store import migrate
-from agentrun.workers.cli_common import CliError
-from agentrun.workers.cli_render import duration, state_text
-from agentrun.workers.devserver import DEFAULT_PORT, DevServer
-from agentrun.workers.logging import configure_logging
-from agentrun.workers.retention_schedule import ensure_retention_schedule
-from agentrun.workers.settings import Settings
 from agentrun.workers.worker import run_worker
 
 DEMO_AGENT = "refund"
@@ -122,7 +122,7 @@ async def wait_for(
     raise DemoError(f"still {state} after {timeout_s:g} s waiting for {what}")
 
 
-def waiting_for(kind: str) -> Callable[[RunStatus], bool]:
+def waiting_for(kind: GateKind) -> Callable[[RunStatus], bool]:
     def check(status: RunStatus) -> bool:
         pending = status.pending_review
         return status.state is RunState.REVIEWING and pending is not None and pending.kind == kind
@@ -158,9 +158,11 @@ async def drive(client: AgentRunClient, run: DemoRun, run_id: str) -> None:
             run.notes.append(f"{failure.category.value}: {failure.message}" if failure else "")
             return
         if run.approve_tool_gate:
-            gate = await wait_for(client, run.run_id, waiting_for("tool_approval"), "its tool gate")
+            gate = await wait_for(
+                client, run.run_id, waiting_for(GateKind.TOOL_APPROVAL), "its tool gate"
+            )
             run.notes.append(await approve(client, gate, "demo: refund above limit checked"))
-        final = await wait_for(client, run.run_id, waiting_for("final"), "its final review")
+        final = await wait_for(client, run.run_id, waiting_for(GateKind.FINAL), "its final review")
         run.status = final
         if run.approve_final:
             run.notes.append(await approve(client, final, "demo: looks right"))
@@ -216,7 +218,7 @@ def _waiting(runs: list[DemoRun]) -> list[DemoRun]:
         if r.status is not None
         and r.status.state is RunState.REVIEWING
         and r.status.pending_review is not None
-        and r.status.pending_review.kind == "final"
+        and r.status.pending_review.kind is GateKind.FINAL
     ]
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from agentrun.codec_keys import VALID_KEYRING, check_active_key
+from agentrun.codec.keys import VALID_KEYRING, check_active_key
 from agentrun.contracts.names import TASK_QUEUE
 
 DEFAULT_AGENT_MODULES = ("agentrun.agents.refund",)
@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     # no history still being read was written under it.
     codec_active_key: Annotated[str | None, AfterValidator(check_active_key)] = None
     # zlib before encrypting payloads over 1 KiB; off by default because ciphertext lengths then
-    # depend on the content (agentrun.codec says why that can matter).
+    # depend on the content (agentrun.codec.cipher says why that can matter).
     codec_compress: bool = False
     # Ed25519 key that signs review/start grants (PEM); None: the newest in data_dir/signing.
     signing_key_file: Path | None = None

@@ -14,9 +14,7 @@ from rich.table import Table
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from agentrun.contracts.names import RETENTION_SCHEDULE_ID
-from agentrun.contracts.retention import PurgePlan, PurgeRequest, PurgeResult
-from agentrun.workers.cli_common import (
+from agentrun.cli.common import (
     AddressOpt,
     CliError,
     JsonOpt,
@@ -26,15 +24,17 @@ from agentrun.workers.cli_common import (
     guarded,
     out,
 )
-from agentrun.workers.cli_render import duration, stamp
-from agentrun.workers.cli_store import (
+from agentrun.cli.render import duration, stamp
+from agentrun.cli.retention_schedule import DEFAULT_EVERY, ensure_retention_schedule
+from agentrun.cli.store import (
     DatabaseUrlOpt,
     database_errors,
     require_current_schema,
     store_url,
 )
-from agentrun.workers.retention_schedule import DEFAULT_EVERY, ensure_retention_schedule
-from agentrun.workers.settings import Settings
+from agentrun.contracts.names import RETENTION_SCHEDULE_ID
+from agentrun.contracts.retention import PurgePlan, PurgeRequest, PurgeResult
+from agentrun.settings import Settings
 
 retention_app = typer.Typer(
     help="Retention of the run record (90 days / 7 years): purge now, or on a Temporal Schedule.",

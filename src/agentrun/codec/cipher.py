@@ -22,7 +22,7 @@ from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
-from agentrun.codec_keys import (
+from agentrun.codec.keys import (
     KEY_BYTES,
     KEYS_SETTING,
     KID_PATTERN,

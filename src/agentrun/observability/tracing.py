@@ -21,7 +21,8 @@ from temporalio.exceptions import ApplicationError
 from agentrun.contracts.model import TokenUsage
 from agentrun.contracts.tools import ToolErrorDetail, ToolStatus
 
-TRACER_NAME: Final = "agentrun.activities"
+# The one instrumentation scope of every span agentrun makes (client, model and tool calls).
+TRACER_NAME: Final = "agentrun"
 
 # Attribute names from the GenAI conventions (now kept in their own repository, so spelled here).
 OPERATION: Final = "gen_ai.operation.name"

@@ -13,9 +13,9 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
+from agentrun.cli.common import JsonOpt, emit_json, err_console, guarded, one_line, out
 from agentrun.contracts.policy import PolicyDocument
 from agentrun.logic.policy import PolicyEngine, PolicyError, load_policy_file
-from agentrun.workers.cli_common import JsonOpt, emit_json, err_console, guarded, one_line, out
 
 EXIT_OK = 0
 EXIT_INVALID = 2

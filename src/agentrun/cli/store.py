@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from agentrun.workers.cli_common import (
+from agentrun.cli.common import (
     CliError,
     JsonOpt,
     build_settings,

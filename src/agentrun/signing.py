@@ -41,7 +41,7 @@ from agentrun.logic.grants import (
     sign_grant,
     start_digest,
 )
-from agentrun.workers.settings import Settings
+from agentrun.settings import Settings
 
 SIGNING_DIR = "signing"
 # Grants are for the request at hand, not credentials to keep.

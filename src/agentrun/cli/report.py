@@ -16,6 +16,9 @@ from rich.console import Console, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
+from agentrun.cli.common import CliError, JsonOpt, emit_json, guarded, out
+from agentrun.cli.render import duration, stamp, state_text
+from agentrun.cli.store import DatabaseUrlOpt, database_errors, store_url
 from agentrun.contracts.report import Percentiles, Report, Thresholds
 from agentrun.logic.report import (
     DEFAULT_MAX_ERROR_RATE,
@@ -25,9 +28,6 @@ from agentrun.logic.report import (
     parse_since,
     window_start,
 )
-from agentrun.workers.cli_common import CliError, JsonOpt, emit_json, guarded, out
-from agentrun.workers.cli_render import duration, stamp, state_text
-from agentrun.workers.cli_store import DatabaseUrlOpt, database_errors, store_url
 
 EXIT_OK = 0
 EXIT_ALERTS = 1

@@ -19,11 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from agentrun.contracts.identity import ApiKeyInfo, Role
-from agentrun.contracts.names import UPDATE_SUBMIT_REVIEW
-from agentrun.contracts.review import Decision, ReviewDecision
-from agentrun.contracts.runs import RunRequest
-from agentrun.workers.cli_common import (
+from agentrun.cli.common import (
     AddressOpt,
     CliError,
     JsonOpt,
@@ -35,9 +31,13 @@ from agentrun.workers.cli_common import (
     guarded,
     out,
 )
-from agentrun.workers.cli_render import stamp
-from agentrun.workers.cli_store import DatabaseUrlOpt, database_errors, store_url
-from agentrun.workers.settings import Settings
+from agentrun.cli.render import stamp
+from agentrun.cli.store import DatabaseUrlOpt, database_errors, store_url
+from agentrun.contracts.identity import ApiKeyInfo, Role
+from agentrun.contracts.names import UPDATE_SUBMIT_REVIEW
+from agentrun.contracts.review import Decision, ReviewDecision
+from agentrun.contracts.runs import RunRequest
+from agentrun.settings import Settings
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -72,7 +72,7 @@ START_TTL = timedelta(hours=1)
 
 def parse_ttl(text: str) -> timedelta:
     """``10m``, ``1h30m``, ``90s``; at most a day (grants are for now, not to keep)."""
-    from agentrun.workers.signing import MAX_GRANT_TTL  # noqa: PLC0415 -- lazy crypto
+    from agentrun.signing import MAX_GRANT_TTL  # noqa: PLC0415 -- lazy crypto
 
     value = text.strip().lower()
     parts = _TTL.findall(value)
@@ -222,7 +222,7 @@ def keys_init_signing(*, json_output: JsonOpt = False) -> None:
 
     The newest key signs from now on; older ones still verify until their files are removed.
     """
-    from agentrun.workers.signing import init_signing_key, signing_dir  # noqa: PLC0415
+    from agentrun.signing import init_signing_key, signing_dir  # noqa: PLC0415
 
     key = init_signing_key(signing_dir(build_settings()))
     if json_output:
@@ -256,12 +256,12 @@ def sign_review(
     the user typed (``claimed_reviewer``) must be the key's holder.
     """
     from agentrun.logic.grants import GrantRefused  # noqa: PLC0415 -- lazy crypto
-    from agentrun.store.keys import authenticate  # noqa: PLC0415 -- lazy
-    from agentrun.workers.signing import (  # noqa: PLC0415 -- lazy crypto
+    from agentrun.signing import (  # noqa: PLC0415 -- lazy crypto
         SigningKeyError,
         load_signing_key,
         mint_review_grant,
     )
+    from agentrun.store.keys import authenticate  # noqa: PLC0415 -- lazy
 
     if decision.review_id is None:
         raise CliError("--review-id: required to sign, the grant names the review it decides")
@@ -300,12 +300,12 @@ def sign_start(
     """Authenticate ``api_key`` (a runner's or admin's) and return ``request`` with its start
     grant; the request gets a run id here, since the grant names the run it starts."""
     from agentrun.logic.grants import GrantRefused  # noqa: PLC0415 -- lazy crypto
-    from agentrun.store.keys import authenticate  # noqa: PLC0415 -- lazy
-    from agentrun.workers.signing import (  # noqa: PLC0415 -- lazy crypto
+    from agentrun.signing import (  # noqa: PLC0415 -- lazy crypto
         SigningKeyError,
         load_signing_key,
         mint_start_grant,
     )
+    from agentrun.store.keys import authenticate  # noqa: PLC0415 -- lazy
 
     with key_store(None) as session:
         holder = authenticate(session, api_key)

@@ -17,9 +17,7 @@ from urllib.parse import urlsplit
 import structlog
 import typer
 
-from agentrun.codec_keys import ACTIVE_KEY_SETTING, KEYS_SETTING, new_key_line
-from agentrun.contracts.identity import Role
-from agentrun.workers.cli_common import (
+from agentrun.cli.common import (
     CliError,
     JsonOpt,
     build_settings,
@@ -28,14 +26,16 @@ from agentrun.workers.cli_common import (
     guarded,
     out,
 )
-from agentrun.workers.cli_store import DatabaseUrlOpt, database_errors, store_url
+from agentrun.cli.store import DatabaseUrlOpt, database_errors, store_url
+from agentrun.codec.keys import ACTIVE_KEY_SETTING, KEYS_SETTING, new_key_line
+from agentrun.contracts.identity import Role
 
 if TYPE_CHECKING:
     from aiohttp import web
     from sqlalchemy import Engine
 
-    from agentrun.codec import Keyring
-    from agentrun.workers.codec_server import Authenticate
+    from agentrun.codec.cipher import Keyring
+    from agentrun.codec.server import Authenticate
 
 DEFAULT_CODEC_PORT = 8081
 DECODE_ROLES = frozenset({Role.OPERATOR, Role.ADMIN})
@@ -185,15 +185,15 @@ def codec_server(
     browser that logged in at /login with one (the Web UI: switch on "Include cross-origin
     credentials" in its Codec Server settings).
     """
-    from agentrun.codec import EncryptionCodec  # noqa: PLC0415 -- lazy: the cipher
-    from agentrun.converter import data_converter  # noqa: PLC0415 -- as above
-    from agentrun.workers.codec_server import (  # noqa: PLC0415 -- lazy: aiohttp
+    from agentrun.codec.cipher import EncryptionCodec  # noqa: PLC0415 -- lazy: the cipher
+    from agentrun.codec.server import (  # noqa: PLC0415 -- lazy: aiohttp
         DEFAULT_UI_ORIGINS,
         CodecServerConfigError,
         SessionStore,
         build_app,
     )
-    from agentrun.workers.logging import configure_logging  # noqa: PLC0415
+    from agentrun.converter import data_converter  # noqa: PLC0415 -- as above
+    from agentrun.observability.logging import configure_logging  # noqa: PLC0415
 
     settings = build_settings()
     if settings.codec_keys is None:

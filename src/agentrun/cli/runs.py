@@ -5,11 +5,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from agentrun.client import AgentRunClient, AgentRunError
-from agentrun.contracts.review import ReviewDecision
-from agentrun.contracts.runs import RunRequest, RunResult, RunStatus
-from agentrun.contracts.states import RunState
-from agentrun.workers.cli_common import (
+from agentrun.cli.common import (
     CliError,
     emit_json,
     err_console,
@@ -20,8 +16,12 @@ from agentrun.workers.cli_common import (
     query_status,
     try_status,
 )
-from agentrun.workers.cli_render import print_status, runs_table, state_text
-from agentrun.workers.settings import Settings
+from agentrun.cli.render import print_status, runs_table, state_text
+from agentrun.client import AgentRunClient, AgentRunError
+from agentrun.contracts.review import ReviewDecision
+from agentrun.contracts.runs import RunRequest, RunResult, RunStatus
+from agentrun.contracts.states import RunState
+from agentrun.settings import Settings
 
 # How long `run` (without --wait) watches a new run: long enough for PREPARING to reject an
 # unknown agent or bad input, short enough to feel immediate.

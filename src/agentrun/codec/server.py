@@ -28,8 +28,8 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
-from agentrun.codec_keys import CodecError
-from agentrun.workers.codec_login import (
+from agentrun.codec.keys import CodecError
+from agentrun.codec.login import (
     KEY_REFUSED,
     SESSION_COOKIE,
     Authenticate,

@@ -17,7 +17,7 @@ import temporalio.workflow
 from structlog.typing import EventDict, Processor
 
 from agentrun.logic.redaction import redact_event_dict
-from agentrun.workers.log_context import run_fields
+from agentrun.observability.log_context import run_fields
 
 try:  # imported here, never lazily: log calls from workflow code run inside the sandbox
     from opentelemetry import trace as otel_trace

@@ -1,8 +1,8 @@
 """The text form of payload-encryption keys (``kid:base64,kid:base64``), and the codec's errors.
 
-Kept apart from :mod:`agentrun.codec` so that Settings can validate keys, and the CLI can name a
-decryption failure, without importing the cipher. Keys are secrets: no message built here ever
-carries key material, and a bad setting fails as a pydantic error whose recorded input is the
+Kept apart from :mod:`agentrun.codec.cipher` so that Settings can validate keys, and the CLI can
+name a decryption failure, without importing the cipher. Keys are secrets: no message built here
+ever carries key material, and a bad setting fails as a pydantic error whose recorded input is the
 masked :class:`SecretStr`, never the raw text (``str(ValidationError)`` prints a field's input).
 """
 

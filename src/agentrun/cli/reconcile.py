@@ -1,4 +1,4 @@
-"""Bring the run record back in line with Temporal, the source of truth.
+"""``agentrun reconcile``: bring the run record back in line with Temporal, the source of truth.
 
 Runs hand their record to the worker's write-behind writer rather than to an activity, so a
 worker killed in the instant after a flush (or a store that was down for longer than the
@@ -8,20 +8,40 @@ flush: it asks each run the store shows as unfinished for its status and rewrite
 when they differ. Writing is idempotent, so running it twice, or beside live workers, is safe.
 """
 
+import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
+import typer
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from agentrun.activities.record import status_rows
+from agentrun.cli.common import (
+    AddressOpt,
+    CliError,
+    JsonOpt,
+    NamespaceOpt,
+    build_settings,
+    emit_json,
+    guarded,
+    out,
+)
+from agentrun.cli.retention import parse_every
+from agentrun.cli.store import (
+    DatabaseUrlOpt,
+    database_errors,
+    require_current_schema,
+    store_url,
+)
 from agentrun.contracts.names import QUERY_STATUS
 from agentrun.contracts.reconcile import ReconcileReport
 from agentrun.contracts.runs import RunStatus
 from agentrun.contracts.states import TERMINAL_STATES
 from agentrun.store.models import RunRow, TransitionRow
+from agentrun.store.status import status_rows
 from agentrun.store.writer import Write, write_batch
 
 DEFAULT_OLDER_THAN = timedelta(minutes=1)
@@ -48,7 +68,7 @@ def unfinished_runs(
     return [(run_id, state, int(n)) for run_id, state, n in rows]
 
 
-async def reconcile(
+async def reconcile_runs(
     client: Client,
     sessions: Callable[[], Session],
     *,
@@ -87,3 +107,67 @@ async def reconcile(
 def _write(status: RunStatus) -> Write:
     run, items = status_rows(status)
     return Write(runs=[run], items=items)
+
+
+@guarded
+def reconcile(
+    *,
+    older_than: Annotated[
+        str,
+        typer.Option(
+            "--older-than",
+            help="Only runs started at least this long ago (30s, 5m, 1h, ...): younger runs "
+            "are still being written.",
+        ),
+    ] = "1m",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list the runs that lag; change nothing.")
+    ] = False,
+    address: AddressOpt = None,
+    namespace: NamespaceOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Ask every unfinished run in the store for its status in Temporal; rewrite those behind."""
+    from agentrun.cli.common import open_client  # noqa: PLC0415
+    from agentrun.store.db import make_engine, session_factory  # noqa: PLC0415
+
+    try:
+        age = parse_every(older_than)
+    except CliError:
+        raise CliError(
+            f"--older-than {older_than!r}: use a duration such as 30s, 5m or 1h"
+        ) from None
+    settings = build_settings(address, namespace)
+    url = store_url(database_url)
+
+    async def run() -> ReconcileReport:
+        client = await open_client(settings)
+        engine = make_engine(url)
+        try:
+            return await reconcile_runs(
+                client.temporal,
+                session_factory(engine),
+                now=datetime.now(UTC),
+                older_than=age,
+                dry_run=dry_run,
+            )
+        finally:
+            engine.dispose()
+
+    with database_errors(url):
+        require_current_schema(url)
+        report = asyncio.run(run())
+    if json_output:
+        emit_json(report)
+        return
+    verb = "would rewrite" if report.dry_run else "rewrote"
+    out.print(
+        f"checked {report.checked} unfinished runs: {verb} {len(report.rewritten)}, "
+        f"{report.in_step} in step, {len(report.unreachable)} unreachable",
+        highlight=False,
+    )
+    for run_id in report.rewritten:
+        out.print(f"  {verb} {run_id}", highlight=False, markup=False)
+    for run_id, why in report.unreachable.items():
+        out.print(f"  unreachable {run_id}: {why}", highlight=False, markup=False)

@@ -19,14 +19,14 @@ from rich.console import Console
 from temporalio.service import RPCError
 
 from agentrun.agents.registry import RegistryError
+from agentrun.cli.devserver import DevServerError
 from agentrun.client import AgentRunClient, AgentRunError
-from agentrun.codec_keys import CodecError
+from agentrun.codec.keys import CodecError
 from agentrun.contracts.review import Decision, ReviewDecision
 from agentrun.contracts.runs import Failure, RunStatus
 from agentrun.converter import data_converter
-from agentrun.workers import telemetry
-from agentrun.workers.devserver import DevServerError
-from agentrun.workers.settings import Settings
+from agentrun.observability import telemetry
+from agentrun.settings import Settings
 
 P = ParamSpec("P")
 

@@ -17,21 +17,15 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from agentrun.contracts.review import Decision
-from agentrun.contracts.runs import RunRequest
-from agentrun.contracts.states import RunState
-from agentrun.workers import (
-    cli_codec,
-    cli_keys,
-    cli_policy,
-    cli_reconcile,
-    cli_report,
-    cli_retention,
-    cli_runs,
-    cli_store,
-    telemetry,
-)
-from agentrun.workers.cli_common import (
+from agentrun.cli import codec as cli_codec
+from agentrun.cli import keys as cli_keys
+from agentrun.cli import policy as cli_policy
+from agentrun.cli import reconcile as cli_reconcile
+from agentrun.cli import report as cli_report
+from agentrun.cli import retention as cli_retention
+from agentrun.cli import runs as cli_runs
+from agentrun.cli import store as cli_store
+from agentrun.cli.common import (
     AddressOpt,
     CliError,
     DbFileOpt,
@@ -48,9 +42,13 @@ from agentrun.workers.cli_common import (
     parse_json_object,
     validation_message,
 )
-from agentrun.workers.devserver import DEFAULT_PORT, DEFAULT_UI_PORT, DevServer
-from agentrun.workers.logging import configure_logging
-from agentrun.workers.settings import Settings
+from agentrun.cli.devserver import DEFAULT_PORT, DEFAULT_UI_PORT, DevServer
+from agentrun.contracts.review import Decision
+from agentrun.contracts.runs import RunRequest
+from agentrun.contracts.states import RunState
+from agentrun.observability import telemetry
+from agentrun.observability.logging import configure_logging
+from agentrun.settings import Settings
 
 app = typer.Typer(
     name="agentrun",
@@ -202,7 +200,7 @@ def demo(
     The server keeps its runs in a SQLite file, so runs left waiting survive a restart. It
     listens on 127.0.0.1:PORT whatever --address says.
     """
-    from agentrun.workers.cli_demo import run_demo  # noqa: PLC0415 -- heavy; demo only
+    from agentrun.cli.demo import run_demo  # noqa: PLC0415 -- heavy; demo only
 
     settings = build_settings(address, namespace)
     asyncio.run(
