@@ -48,7 +48,7 @@ def write_section(
 def run_and_exit(main: Coroutine[Any, Any, int]) -> NoReturn:
     """Run a benchmark's async main and leave with its status, whatever happens.
 
-    The SDK's native threads sometimes abort the interpreter after a clean shutdown (FACTS.md),
+    The SDK's native threads sometimes abort the interpreter after a clean shutdown,
     so the process leaves through ``os._exit`` before teardown: the exit status stays ours.
     """
     try:

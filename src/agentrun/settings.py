@@ -30,11 +30,13 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
     # How long a workflow task waits for the worker that has the run cached before any worker
-    # may take it: this bounds crash-recovery time (SDK default 10 s; FACTS.md).
+    # may take it: this bounds crash-recovery time (SDK default 10 s: a run on a killed worker
+    # then waits ~12 s for another; docs/performance.md).
     sticky_queue_timeout_s: float = Field(default=3.0, gt=0)
     max_concurrent_activities: int = Field(default=100, ge=1)
     # Runs kept in worker memory between workflow tasks; 0 replays every task from the start
-    # (used by tests to prove replay safety; FACTS: a cache smaller than runs in flight is slow).
+    # (used by tests to prove replay safety). A cache smaller than the runs in flight costs about
+    # half the throughput: every task of an evicted run replays it from the start.
     max_cached_workflows: int = Field(default=1000, ge=0)
     # Allocations between young-generation garbage collections in a worker process (Python's
     # default is 700); 0 leaves the interpreter's collector as it is. See workers.worker.tune_gc.
@@ -76,7 +78,8 @@ class Settings(BaseSettings):
     # More keys grants may be signed with, as "kid:base64" (comma-separated in the environment):
     # the previous key while rotating, or the signing host's key on workers that lack it.
     extra_public_keys: Annotated[tuple[str, ...], NoDecode] = ()
-    # Runs and reviews must carry a signed grant (SPEC §8); off: names are taken on trust.
+    # Runs and reviews must carry a signed grant (docs/governance.md); off: names are taken on
+    # trust.
     auth_required: bool = False
 
     def effective_database_url(self) -> str:

@@ -1,4 +1,5 @@
-"""The state machine: only SPEC §1 transitions are possible, each one recorded in order."""
+"""The state machine: only the documented transitions (docs/lifecycle.md) are possible, each
+one recorded in order."""
 
 import itertools
 from datetime import UTC, datetime, timedelta

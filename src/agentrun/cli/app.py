@@ -417,8 +417,9 @@ def main() -> None:
     """Exit with the command's own code, skipping interpreter teardown.
 
     Processes that used the Temporal SDK sometimes abort in teardown after a clean shutdown
-    (FACTS.md), which would replace a correct exit code with SIGABRT. Everything this process
-    owns (server, worker) has been stopped by the command before it returns.
+    (about one exit in five, seen on this project's CI), which would replace a correct exit code
+    with SIGABRT. Everything this process owns (server, worker) has been stopped by the command
+    before it returns.
     """
     code = run_cli()
     telemetry.flush_tracing()  # os._exit skips atexit: export batched spans first

@@ -1,4 +1,4 @@
-"""``agentrun demo``: the whole product on one laptop in one command (SPEC §10).
+"""``agentrun demo``: the whole product on one laptop in one command (the README's first command).
 
 It starts a persistent dev server and an in-process worker, then drives sample refund runs into
 the situations a newcomer should see: a high-risk tool call approved at its gate, a run completed

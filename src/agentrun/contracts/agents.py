@@ -1,4 +1,7 @@
-"""Agent specs: the snapshot of prompt, model, tools and policies a run executes (SPEC §7)."""
+"""Agent specs: the snapshot of prompt, model, tools and policies a run executes.
+
+See docs/agents.md.
+"""
 
 from datetime import timedelta
 from enum import StrEnum
@@ -107,7 +110,7 @@ class Budget(BaseModel):
 
 
 class StateDeadlines(BaseModel):
-    """Per-state deadlines (SPEC §1 table), overridable per agent."""
+    """Per-state deadlines (docs/lifecycle.md), overridable per agent."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -138,7 +141,8 @@ class RunPlan(BaseModel):
     deadlines: StateDeadlines
     escalation: EscalationPolicy
     reviewers: tuple[str, ...]
-    # The guardrail policies in force (SPEC §8), evaluated in the workflow at each checkpoint.
+    # The guardrail policies in force (docs/governance.md), evaluated in the workflow at each
+    # checkpoint.
     policies: tuple[PolicyDocument, ...] = ()
 
     @property

@@ -1,4 +1,4 @@
-"""Governance events of a run: policy decisions and refused review decisions (SPEC §8).
+"""Governance events of a run: policy decisions and refused review decisions (docs/governance.md).
 
 Each is an audit event: a run keeps them in its status (so they are in history and replay the
 same), and the record writes them with the rest of the run, once each (key: run id, event id).

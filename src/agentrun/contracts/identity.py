@@ -1,4 +1,6 @@
-"""Who may do what (SPEC §8): roles per tenant, API keys, and the signed grants they earn.
+"""Who may do what: roles per tenant, API keys, and the signed grants they earn.
+
+See docs/governance.md.
 
 A ``Grant`` is the claim set of a signed token (``agentrun.logic.grants``): the trusted side
 mints one after authenticating an API key, and the workflow checks it without any I/O, holding

@@ -1,4 +1,6 @@
-"""Policy documents and the decisions the policy engine takes at a run's checkpoints (SPEC §8).
+"""Policy documents and the decisions the policy engine takes at a run's checkpoints.
+
+See docs/governance.md.
 
 A policy is data an operator writes (YAML or JSON), so every field is validated strictly: a
 quoted number, a boolean where a number belongs or a misspelt key is an error rather than a

@@ -1,4 +1,4 @@
-"""Prices per model and per tool second, loaded from a settings file (SPEC §5 cost)."""
+"""Prices per model and per tool second, loaded from a settings file (docs/observability.md)."""
 
 from pydantic import BaseModel, ConfigDict, Field
 

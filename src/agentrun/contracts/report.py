@@ -1,4 +1,4 @@
-"""``agentrun report``: the SPEC §5 metric layers, computed from the run record store.
+"""``agentrun report``: the metric layers (docs/observability.md), from the run record store.
 
 Two halves: :class:`ReportData` is what the store hands over (counts aggregated in SQL, raw
 samples where a percentile needs them), :class:`Report` is what people and scripts read. The

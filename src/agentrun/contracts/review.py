@@ -1,4 +1,4 @@
-"""Review decisions and the pending-review record (SPEC §3)."""
+"""Review decisions and the pending-review record (docs/review.md)."""
 
 from datetime import datetime
 from enum import StrEnum

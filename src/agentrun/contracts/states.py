@@ -1,4 +1,7 @@
-"""Run lifecycle states, the transitions between them, and failure categories (SPEC §1)."""
+"""Run lifecycle states, the transitions between them, and failure categories.
+
+See docs/lifecycle.md.
+"""
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta

@@ -1,4 +1,4 @@
-"""Tool contracts and the envelopes a tool call travels in (SPEC §2).
+"""Tool contracts and the envelopes a tool call travels in (docs/tools.md).
 
 A contract is data: it crosses into the workflow (which derives retry policy, timeouts, approval
 gates and fallbacks from it) and into history once per run, so it holds JSON Schemas rather than
@@ -61,7 +61,8 @@ class ToolPolicy(BaseModel):
     # Approval also required when a numeric param exceeds its threshold, e.g. {"amount": 100}.
     approval_above: dict[str, float] = Field(default_factory=dict)
     risk: RiskLevel = RiskLevel.LOW
-    # Trust labels for the guardrails (SPEC §8): what the tool's output is and what it can do.
+    # Trust labels for the guardrails (docs/governance.md): what the tool's output is and what it
+    # can do.
     # untrusted_output: its output is content from outside (web, email, documents) that may carry
     # injected instructions; private_data: it reads customer or other private data;
     # exfiltration: it can send data out of the system (email, HTTP, uploads). A run that has

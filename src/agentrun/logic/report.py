@@ -1,7 +1,8 @@
 """The run report's figures and alerts, from what the store returned (no I/O, no clock).
 
-Alert thresholds are SPEC §5's: error rate above 5 %, p95 run latency above 10 s. A value exactly
-at its threshold does not alert, so a deploy gate set at 5 % lets exactly 5 % through.
+Alert thresholds are those of docs/observability.md: error rate above 5 %, p95 run latency above
+10 s. A value exactly at its threshold does not alert, so a deploy gate set at 5 % lets exactly
+5 % through.
 """
 
 import math

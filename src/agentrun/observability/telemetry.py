@@ -74,7 +74,8 @@ def _exporter(settings: Settings) -> SpanExporter:
 def configure_tracing(settings: Settings) -> TracerProvider | None:
     """Install the process-wide tracer provider that the interceptor and activities use.
 
-    OTLP exporters get a batch processor: a synchronous one costs 5-12% of throughput (FACTS.md).
+    OTLP exporters get a batch processor: a synchronous one cost 5-12 % of runs/s on a 2-core box
+    (docs/performance.md).
     The console exporter is for a developer watching one worker, so it prints as spans end.
     """
     if settings.otel_exporter == "none":

@@ -1,4 +1,6 @@
-"""``AgentRun``: one agent run as one workflow whose phases are the lifecycle states (SPEC §1).
+"""``AgentRun``: one agent run as one workflow whose phases are the lifecycle states.
+
+See docs/lifecycle.md.
 
 ``run()`` reads as the lifecycle: prepare, then execute and review until a decision ends the run.
 Everything the run decides goes through :class:`RunStateMachine`; every transition is recorded with

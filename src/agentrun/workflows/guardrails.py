@@ -1,5 +1,5 @@
 """The guardrail sandwich inside a run: the policy engine at every checkpoint, trust labels,
-and output redaction (SPEC §8).
+and output redaction (docs/governance.md).
 
 The engine is pure and fast, so it runs in the workflow itself: a decision costs microseconds and
 no history event, and replays identically. Every decision a rule made (and the input check, which

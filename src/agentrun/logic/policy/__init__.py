@@ -1,4 +1,4 @@
-"""The policy engine (SPEC §8): guardrail rules as data, decided at a run's checkpoints.
+"""The policy engine (docs/governance.md): guardrail rules as data, decided at a run's checkpoints.
 
 Documents are loaded and validated by ``load_policy_file``/``parse_policy``, compiled once by
 ``PolicyEngine.compile`` and evaluated by ``PolicyEngine.decide``, which is pure, deterministic

@@ -1,4 +1,4 @@
-"""PII and secret redaction: the output layer of the guardrail sandwich (SPEC §8).
+"""PII and secret redaction: the output layer of the guardrail sandwich (docs/governance.md).
 
 Applied to a run's final output and to everything written to logs, the run store, span
 attributes and audit events, so it has to be cheap: pure, synchronous, no I/O, about 90 us for a
