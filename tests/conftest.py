@@ -27,6 +27,8 @@ TEST_AGENT_MODULES = (
     "tests.support.governance_agents",
     "tests.support.hostile_agents",
 )
+pytest_plugins = ["tests.support.store_fixtures"]
+
 FAST_DEV_SERVER = ["--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000"]
 
 

@@ -15,7 +15,7 @@ from agentrun.store.audit import verify_chain
 from agentrun.store.db import make_engine, session_factory
 from agentrun.workers.worker import build_worker
 from tests.conftest import TEST_AGENT_MODULES
-from tests.store.conftest import fresh_pg_url
+from tests.support.store_fixtures import fresh_pg_url
 from tests.support.waiting import wait_for_review, wait_for_stored_state
 
 

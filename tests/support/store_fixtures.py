@@ -1,5 +1,7 @@
 """Store fixtures over both databases: SQLite in a temp file, PostgreSQL on 127.0.0.1:5432.
 
+A pytest plugin (the root conftest loads it), so the store's tests and the CLI's share it.
+
 PostgreSQL is not optional: CI starts it, so when it is unreachable every PostgreSQL case
 errors instead of skipping, and a green run always means both databases were exercised.
 """

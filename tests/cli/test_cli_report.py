@@ -11,8 +11,8 @@ import pytest
 
 from agentrun.store.db import make_engine, session_factory
 from agentrun.store.migrate import upgrade
-from tests.store.conftest import fresh_pg_url
 from tests.support.report_workload import SeedRun, failing_runs, healthy_runs, other_runs, seed
+from tests.support.store_fixtures import fresh_pg_url
 
 _SCRIPT = Path(sys.executable).parent / "agentrun"
 AGENTRUN = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "agentrun.cli"]

@@ -9,7 +9,7 @@ from sqlmodel import func, select
 from agentrun.store import migrate
 from agentrun.store.db import make_engine, session_factory
 from agentrun.store.models import AuditAnchorRow, AuditEventRow, RunRow, ToolCallRow
-from tests.store.test_cli_store import agentrun
+from tests.cli.test_cli_store import agentrun
 from tests.support.retention import EVENTS, PREFIX_END, Seeded, seed
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
