@@ -57,10 +57,11 @@ from agentrun.contracts.runs import (
 )
 from agentrun.contracts.states import FailureCategory, RunState
 from agentrun.converter import DATA_CONVERTER
+from agentrun.errors import UserError
 from agentrun.observability.tracing import invoke_agent_span
 
 
-class AgentRunError(Exception):
+class AgentRunError(UserError):
     """A caller-facing error: the message is one line that says what is wrong."""
 
 

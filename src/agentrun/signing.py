@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.serialization import (
 from agentrun.contracts.identity import ALL_TENANTS, ApiKeyInfo, Grant, GrantAction, Role
 from agentrun.contracts.review import Decision
 from agentrun.contracts.runs import RunRequest
+from agentrun.errors import UserError
 from agentrun.logic.grants import (
     REVIEW_ROLES,
     START_ROLES,
@@ -48,7 +49,7 @@ SIGNING_DIR = "signing"
 MAX_GRANT_TTL = timedelta(hours=24)
 
 
-class SigningKeyError(Exception):
+class SigningKeyError(UserError):
     """No usable signing or public key; the message says which file or entry, and why."""
 
 

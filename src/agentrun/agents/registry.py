@@ -22,6 +22,7 @@ from agentrun.contracts.tools import (
     SideEffect,
     ToolContract,
 )
+from agentrun.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class AgentDefinition:
     setup: Callable[[Path], None] | None = None
 
 
-class RegistryError(ValueError):
+class RegistryError(UserError, ValueError):
     pass
 
 

@@ -18,13 +18,11 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from temporalio.service import RPCError
 
-from agentrun.agents.registry import RegistryError
-from agentrun.cli.devserver import DevServerError
 from agentrun.client import AgentRunClient, AgentRunError
-from agentrun.codec.keys import CodecError
 from agentrun.contracts.review import Decision, ReviewDecision
 from agentrun.contracts.runs import Failure, RunStatus
 from agentrun.converter import data_converter
+from agentrun.errors import UserError
 from agentrun.observability import telemetry
 from agentrun.settings import Settings
 
@@ -39,7 +37,7 @@ out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else _PIPED_WIDT
 err_console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 1000)
 
 
-class CliError(Exception):
+class CliError(UserError):
     """A user-facing failure: printed as one ``error:`` line, exit code 1."""
 
 
@@ -182,7 +180,7 @@ def guarded(fn: Callable[P, None]) -> Callable[P, None]:
             fn(*args, **kwargs)
         except typer.Exit:
             raise
-        except (CliError, AgentRunError, DevServerError, RegistryError, CodecError) as err:
+        except UserError as err:  # every expected condition: its message says what to fix
             fail(str(err))
         except ValidationError as err:
             fail(validation_message(err))

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import IO, Self
 
 from agentrun.contracts.names import SEARCH_ATTRIBUTES
+from agentrun.errors import UserError
 from agentrun.settings import Settings
 
 DEFAULT_PORT = 7233
@@ -41,7 +42,7 @@ SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 _TAIL_LINES = 5
 
 
-class DevServerError(RuntimeError):
+class DevServerError(UserError, RuntimeError):
     """The dev server could not be started; the message is meant for a person to act on."""
 
 

@@ -17,13 +17,15 @@ from typing import Any
 from pydantic import GetCoreSchemaHandler, SecretStr, ValidationInfo
 from pydantic_core import core_schema
 
+from agentrun.errors import UserError
+
 KEY_BYTES = 32  # AES-256
 KID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 KEYS_SETTING = "AGENTRUN_CODEC_KEYS"
 ACTIVE_KEY_SETTING = "AGENTRUN_CODEC_ACTIVE_KEY"
 
 
-class CodecError(ValueError):
+class CodecError(UserError, ValueError):
     """A payload could not be decrypted; the message says which key id and what to do."""
 
 

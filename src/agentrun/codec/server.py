@@ -36,6 +36,7 @@ from agentrun.codec.login import (
     LoginPages,
     SessionStore,
 )
+from agentrun.errors import UserError
 
 __all__ = ["Authenticate", "CodecServer", "CodecServerConfigError", "SessionStore", "build_app"]
 
@@ -53,7 +54,7 @@ _CHALLENGE = {str(hdrs.WWW_AUTHENTICATE): 'Bearer realm="agentrun-codec"'}
 log = structlog.get_logger(__name__)
 
 
-class CodecServerConfigError(ValueError):
+class CodecServerConfigError(UserError, ValueError):
     pass
 
 

@@ -12,13 +12,15 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from agentrun.errors import UserError
+
 # Writers queue for the SQLite write lock instead of failing at once with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 _POSTGRES_DRIVERS = {"postgres", "postgresql", "postgresql+psycopg"}
 
 
-class UnsupportedDatabase(ValueError):
+class UnsupportedDatabase(UserError, ValueError):
     """The URL names a database the store has no idempotent-insert or locking support for."""
 
 

@@ -25,6 +25,7 @@ from agentrun.contracts.identity import (
     Role,
 )
 from agentrun.contracts.tools import RetentionClass
+from agentrun.errors import UserError
 from agentrun.store.audit import AuditKind, append_event
 from agentrun.store.models import ApiKeyRow
 
@@ -34,7 +35,7 @@ _KEY = re.compile(rf"{KEY_PREFIX}_([0-9a-f]{{16}})_([0-9a-f]{{64}})")
 _NO_HASH = "0" * 64
 
 
-class ApiKeyError(ValueError):
+class ApiKeyError(UserError, ValueError):
     """A key request the store refuses; the message names the field and why."""
 
 

@@ -20,6 +20,7 @@ from sqlmodel import Session, SQLModel, col, func, select
 
 from agentrun.contracts.retention import ClassPurge, PurgePlan, PurgeRequest, PurgeResult
 from agentrun.contracts.tools import RetentionClass
+from agentrun.errors import UserError
 from agentrun.store.audit import (
     RETENTION,
     expired_clause,
@@ -198,7 +199,7 @@ def purge(session: Session, now: datetime, plan: PurgePlan | None = None) -> Pur
     return PurgeResult(dry_run=False, plan=plan, anchor_seq=anchor_seq, deleted=deleted)
 
 
-class PurgeRefused(ValueError):
+class PurgeRefused(UserError, ValueError):
     """A purge as of a time still to come would delete records before their retention ends."""
 
 

@@ -23,6 +23,7 @@ from agentrun.activities.retention import RetentionActivities
 from agentrun.activities.tools import build_tool_activities
 from agentrun.agents.registry import AgentRegistry, load_agent_modules
 from agentrun.contracts.pricing import DEFAULT_PRICES, PriceTable
+from agentrun.errors import UserError
 from agentrun.observability.log_context import LogContextInterceptor
 from agentrun.observability.telemetry import worker_interceptors
 from agentrun.observability.tracing import TRACER_NAME
@@ -67,7 +68,7 @@ def build_registry(settings: Settings) -> AgentRegistry:
     return load_agent_modules(AgentRegistry(), settings.agent_modules)
 
 
-class PricesError(ValueError):
+class PricesError(UserError, ValueError):
     pass
 
 
@@ -83,7 +84,7 @@ def load_prices(settings: Settings) -> PriceTable:
         raise PricesError(f"prices file {settings.prices_file}: {err}") from None
 
 
-class StoreNotReadyError(RuntimeError):
+class StoreNotReadyError(UserError, RuntimeError):
     pass
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from agentrun.contracts.policy import Checkpoint
 from agentrun.contracts.tools import ToolPolicy
+from agentrun.errors import UserError
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ class RunFacts:
     text: str | None = None
 
 
-class PolicyError(ValueError):
+class PolicyError(UserError, ValueError):
     """A policy that cannot be used: unreadable, invalid, or inconsistent with the others.
 
     ``problems`` holds every problem found, each as ``<source>: <location>: <why>``; the message
