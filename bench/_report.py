@@ -1,6 +1,7 @@
-"""The overhead table: on the terminal, as a history breakdown, and between README markers.
+"""The overhead table: on the terminal, as a history breakdown, and between docs/performance.md
+markers.
 
-The README section is regenerated rather than edited by hand so that published figures always come
+That section is regenerated rather than edited by hand so that published figures always come
 from one complete run of the benchmark, with the settings that produced them beside them.
 """
 
@@ -134,6 +135,6 @@ def markdown_section(rows: list[Row], settings: str) -> str:
             "",
             *peers,
             "",
-            "Reproduce with `python -m bench.overhead --write-readme`.",
+            "Reproduce with `python -m bench.overhead --write-docs`.",
         ]
     )

@@ -34,11 +34,12 @@ class BenchError(RuntimeError):
 
 
 def bench_registry() -> AgentRegistry:
-    """The worker's usual registry plus a variant without review, so no run waits for a human."""
+    """The worker's usual registry plus a variant without review or email approval, so no run
+    waits for a human."""
     registry = AgentRegistry()
     register(registry)
     never = ReviewPolicy(mode=ReviewMode.NEVER, sample_rate=0.0)
-    registry.register(build_refund_agent(BENCH_VERSION, review=never))
+    registry.register(build_refund_agent(BENCH_VERSION, review=never, email_approval=False))
     return registry
 
 

@@ -1,4 +1,4 @@
-"""What governance costs per decision: ``python -m bench.governance [--write-readme] [--check]``.
+"""What governance costs per decision: ``python -m bench.governance [--write-docs] [--check]``.
 
 Each row times one call through the same harness: a do-nothing baseline (an empty function, so
 the harness's own cost is on the table), the policy decision with 1 rule and with 100 rules at
@@ -30,8 +30,8 @@ from agentrun.logic.policy import PolicyEngine, RunFacts
 from agentrun.logic.redaction import redact_text
 from agentrun.store.audit import event_hash
 from bench import _governance_load as load
+from bench._docs import PERFORMANCE, add_write_docs_flag, write_section
 from bench._measure import percentile
-from bench._readme import README, write_section
 
 X = "\N{MULTIPLICATION SIGN}"
 SPEEDUP = 2.0  # the target: twice as fast as the anchor's p99
@@ -195,13 +195,13 @@ def markdown(figures: list[Figures], notes: str) -> str:
                 "anchor's p99."
             ),
             "",
-            "Reproduce with `python -m bench.governance --write-readme`.",
+            "Reproduce with `python -m bench.governance --write-docs`.",
         ]
     )
 
 
 INTRO = (
-    "`python -m bench.governance --write-readme` times the policy engine's\n"
+    "`python -m bench.governance --write-docs` times the policy engine's\n"
     "decision (1 and 100 rules at before_tool) and the full guardrail stack\n"
     "(decision, redaction of a ~4 KB text, audit hash) in-process, against the\n"
     "Microsoft Agent Governance Toolkit's published figures.\n\n"
@@ -214,7 +214,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5, help="rounds per row (interleaved)")
     parser.add_argument("--warmup", type=int, default=2_000, help="untimed calls per row first")
     parser.add_argument("--keep-gc", action="store_true", help="leave the GC on while timing")
-    parser.add_argument("--write-readme", action="store_true", help="put the figures in README")
+    add_write_docs_flag(parser)
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     return parser.parse_args(argv)
 
@@ -233,9 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     section = markdown(figures, notes)
     print(section)
-    if args.write_readme:
-        write_section("governance", section, heading="### Governance", intro=INTRO)
-        print(f"\nwrote the figures into {README}")
+    if args.write_docs:
+        write_section("governance", section, heading="## Governance", intro=INTRO)
+        print(f"\nwrote the figures into {PERFORMANCE}")
     missed = [f.case.name for f in figures if f.verdict == "MISS"]
     if missed:
         print("MISSED: " + "; ".join(missed))

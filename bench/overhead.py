@@ -28,6 +28,7 @@ from agentrun.settings import Settings
 from agentrun.store.migrate import upgrade
 from agentrun.workers.worker import build_worker, tune_gc
 from bench._bare import MODEL_ACTIVITY, TOOL_ORDER
+from bench._docs import PERFORMANCE, add_write_docs_flag, run_and_exit, write_section
 from bench._measure import (
     Batch,
     RunOnce,
@@ -38,7 +39,6 @@ from bench._measure import (
     timed,
     tool_exchanges,
 )
-from bench._readme import README, run_and_exit, write_section
 from bench._report import Row, breakdown_text, markdown_section, peers_text, text_table
 from bench._sides import AGENTRUN_TASK_QUEUE, BenchError, bare_worker, bench_registry, runners
 
@@ -204,9 +204,9 @@ async def _main(args: argparse.Namespace) -> int:
     print(breakdown)
     print()
     print(settings_line)
-    if args.write_readme:
+    if args.write_docs:
         write_section("overhead", markdown_section(rows, settings_line))
-        print(f"wrote the figures into {README}")
+        print(f"wrote the figures into {PERFORMANCE}")
     missed = [row.name for row in rows if row.ok is False]
     if missed:
         print("MISSED: " + ", ".join(missed))
@@ -223,7 +223,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--store", action="store_true", help="agentrun writes its run record (SQLite) too"
     )
-    parser.add_argument("--write-readme", action="store_true", help="put the figures in README")
+    add_write_docs_flag(parser)
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args(argv)
     for name in ("runs", "concurrency", "rounds", "warmup", "history_runs"):

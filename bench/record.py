@@ -1,4 +1,4 @@
-"""What the run record costs: ``python -m bench.record [--write-readme] [--database-url URL]``.
+"""What the run record costs: ``python -m bench.record [--write-docs] [--database-url URL]``.
 
 Two agentrun workers in one process, against one dev server, run the same refund agent: one with
 the run record store and OpenTelemetry tracing on (spans batched to an OTLP/HTTP receiver in its
@@ -44,8 +44,8 @@ from agentrun.store.db import make_engine, session_factory
 from agentrun.store.migrate import upgrade
 from agentrun.workers.worker import build_worker, tune_gc
 from bench import steps
+from bench._docs import PERFORMANCE, add_write_docs_flag, run_and_exit, write_section
 from bench._measure import Batch, RunOnce, batch_throughput, child_cpu_s, percentile, timed
-from bench._readme import README, run_and_exit, write_section
 from bench._sides import BenchError, agentrun_runner, bench_registry
 from bench.overhead import DEV_SERVER_ARGS, TEMPORAL_BIN
 
@@ -351,9 +351,9 @@ async def _main(args: argparse.Namespace) -> int:
     section = _markdown(rows, stored, notes)
     print()
     print(section)
-    if args.write_readme:
-        write_section("record", section, heading="### What recording costs")
-        print(f"wrote the figures into {README}")
+    if args.write_docs:
+        write_section("record", section, heading="## What recording costs")
+        print(f"wrote the figures into {PERFORMANCE}")
     missed = [f.name for f in rows if _verdict(f) == "MISS"]
     if missed:
         print("MISSED: " + ", ".join(missed))
@@ -372,11 +372,11 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         choices=("store", "tracing"),
         help="turn on only this half of recording, to see what each costs",
     )
-    parser.add_argument("--write-readme", action="store_true", help="put the figures in README")
+    add_write_docs_flag(parser)
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args(argv)
-    if args.only and args.write_readme:
-        parser.error("--write-readme publishes the full comparison: leave out --only")
+    if args.only and args.write_docs:
+        parser.error("--write-docs publishes the full comparison: leave out --only")
     for name in ("runs", "concurrency", "rounds", "warmup"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")

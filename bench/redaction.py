@@ -1,4 +1,4 @@
-"""How well and how fast redaction works: ``python -m bench.redaction [--write-readme]``.
+"""How well and how fast redaction works: ``python -m bench.redaction [--write-docs]``.
 
 Quality is measured on the labelled corpus ``tests/data/redaction_corpus.jsonl``. Per entity
 type: a finding is a true positive when a label of the same type has exactly the finding's text
@@ -26,8 +26,8 @@ from pathlib import Path
 
 from agentrun.logic.redaction import EntityType, find_entities, redact_text
 from agentrun.logic.redaction.phones import clear_cache
+from bench._docs import PERFORMANCE, add_write_docs_flag, write_section
 from bench._measure import percentile
-from bench._readme import README, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "data" / "redaction_corpus.jsonl"
@@ -202,7 +202,7 @@ def _row(name: str, t: Tally) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.redaction", description=__doc__)
     parser.add_argument("--iterations", type=int, default=3000, help="timed calls per figure")
-    parser.add_argument("--write-readme", action="store_true", help="put the figures in README")
+    add_write_docs_flag(parser)
     parser.add_argument("--check", action="store_true", help="exit 1 if the target is missed")
     args = parser.parse_args(argv)
     if args.iterations < 10:
@@ -232,13 +232,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     section = "\n".join([header, "", *quality_table(tallies), "", speed])
     print(section)
-    if args.write_readme:
-        write_section("redaction", section, heading="### Redaction", intro=INTRO + "\n")
-        print(f"wrote the figures into {README}")
+    if args.write_docs:
+        write_section("redaction", section, heading="## Redaction", intro=INTRO + "\n")
+        print(f"wrote the figures into {PERFORMANCE}")
     return 1 if args.check and verdict == "MISS" else 0
 
 
-INTRO = """`python -m bench.redaction --write-readme` scores the output guardrail's PII and secret
+INTRO = """`python -m bench.redaction --write-docs` scores the output guardrail's PII and secret
 detectors (`agentrun.logic.redaction`) on the labelled corpus in
 `tests/data/redaction_corpus.jsonl` (regenerated with `python -m bench.make_redaction_corpus`)
 and times `redact_text`, which runs on every final output and on everything written to logs, the

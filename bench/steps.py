@@ -1,4 +1,4 @@
-"""History bytes per step as a run grows: ``python -m bench.steps [--write-readme]``.
+"""History bytes per step as a run grows: ``python -m bench.steps [--write-docs]``.
 
 The peers carry the whole conversation into every model activity, so their bytes per step grow
 with the number of steps; agentrun keeps the conversation in its store and sends only what is
@@ -24,7 +24,7 @@ from agentrun.observability.logging import configure_logging
 from agentrun.settings import Settings
 from agentrun.store.migrate import upgrade
 from agentrun.workers.worker import build_worker
-from bench._readme import README, run_and_exit, write_section
+from bench._docs import PERFORMANCE, add_write_docs_flag, run_and_exit, write_section
 
 STEPS = (5, 50, 200)
 TARGET = 1.2
@@ -119,20 +119,20 @@ def table(figures: dict[int, tuple[int, int]]) -> str:
     return "\n".join(rows)
 
 
-async def _main(write_readme: bool) -> int:
+async def _main(write_docs: bool) -> int:
     configure_logging("WARNING", "console")
     text = table(await measure())
     print(text)
-    if write_readme:
-        write_section("steps", text, heading="### History bytes per step")
-        print(f"wrote the figures into {README}")
+    if write_docs:
+        write_section("steps", text, heading="## History bytes per step")
+        print(f"wrote the figures into {PERFORMANCE}")
     return 0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--write-readme", action="store_true", help="put the figures in README")
-    run_and_exit(_main(parser.parse_args().write_readme))
+    add_write_docs_flag(parser)
+    run_and_exit(_main(parser.parse_args().write_docs))
 
 
 if __name__ == "__main__":

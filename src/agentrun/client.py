@@ -1,7 +1,8 @@
 """The typed client for services: start runs, read status and results, review, cancel, list.
 
-Every error a caller can cause (unknown run, refused review, bad filter) is an
-:class:`AgentRunError` with a one-line message; Temporal's exception types stay inside.
+Every error a caller can cause (unknown run, ended run, refused review, reused request id, bad
+filter, unreachable server) is an :class:`AgentRunError` with a one-line message; Temporal's
+exception types stay inside.
 """
 
 import contextlib
@@ -9,13 +10,16 @@ import uuid
 from collections.abc import Sequence
 
 from opentelemetry.trace import Tracer
-from pydantic_core import PydanticSerializationError, to_json
+from pydantic_core import PydanticSerializationError
 from temporalio.client import (
     Client,
     Interceptor,
+    RPCTimeoutOrCancelledError,
+    WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import (
@@ -26,15 +30,25 @@ from temporalio.common import (
 )
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.converter import DataConverter
-from temporalio.exceptions import (
-    ApplicationError,
-    CancelledError,
-    FailureError,
-    WorkflowAlreadyStartedError,
-)
+from temporalio.exceptions import TemporalError, WorkflowAlreadyStartedError
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
+from agentrun.client_errors import (
+    AgentRunError,
+    IdempotencyConflict,
+    RunClosed,
+    RunNotFound,
+    check_edit,
+    closed_message,
+    connect_reason,
+    oversize,
+    result_of_failure,
+    shorten,
+    unencodable_field,
+)
+from agentrun.client_errors import one_line as _one_line
+from agentrun.client_metadata import differing_fields, request_memo, runs_query, static_details
 from agentrun.contracts.names import (
     AGENT_RUN_WORKFLOW,
     QUERY_STATUS,
@@ -46,23 +60,21 @@ from agentrun.contracts.names import (
     TASK_QUEUE,
     UPDATE_SUBMIT_REVIEW,
 )
-from agentrun.contracts.review import MAX_EDIT_BYTES, ReviewAck, ReviewDecision
-from agentrun.contracts.runs import (
-    MAX_INPUT_BYTES,
-    Failure,
-    RunRequest,
-    RunResult,
-    RunStatus,
-    RunSummary,
-)
-from agentrun.contracts.states import FailureCategory, RunState
+from agentrun.contracts.review import ReviewAck, ReviewDecision
+from agentrun.contracts.runs import RunRequest, RunResult, RunStatus, RunSummary
+from agentrun.contracts.states import RunState
 from agentrun.converter import DATA_CONVERTER
-from agentrun.errors import UserError
 from agentrun.observability.tracing import invoke_agent_span
 
-
-class AgentRunError(UserError):
-    """A caller-facing error: the message is one line that says what is wrong."""
+__all__ = [
+    "AgentRunClient",
+    "AgentRunError",
+    "IdempotencyConflict",
+    "RunClosed",
+    "RunNotFound",
+    "connect",
+    "runs_query",
+]
 
 
 async def connect(
@@ -77,6 +89,10 @@ async def connect(
 
     Pass ``agentrun.converter.data_converter(settings)`` where payloads may be encrypted.
     """
+    if "://" in address:  # the SDK warns on stderr, then drops the scheme (TLS intent too)
+        raise AgentRunError(
+            f"cannot reach Temporal at {address}: invalid address (give host:port, no scheme)"
+        )
     try:
         return await Client.connect(
             address,
@@ -85,13 +101,14 @@ async def connect(
             interceptors=interceptors,
             runtime=runtime,
         )
-    except RuntimeError as err:
-        raise AgentRunError(f"cannot reach Temporal at {address}: {err}") from None
+    except (RuntimeError, ValueError) as err:
+        reason = connect_reason(address, err)
+        raise AgentRunError(f"cannot reach Temporal at {address}: {reason}") from None
 
 
-def _one_line(err: BaseException) -> str:
-    text = err.message if isinstance(err, FailureError) else str(err)
-    return " ".join(text.split()) or type(err).__name__
+def _check_run_id(run_id: str) -> None:
+    if not run_id.strip():
+        raise AgentRunError("run_id: must not be empty")
 
 
 class AgentRunClient:
@@ -116,7 +133,10 @@ class AgentRunClient:
         return cls(temporal, task_queue)
 
     async def start(self, request: RunRequest) -> str:
-        """Start a run and return its id; the same ``request_id`` never starts a second run."""
+        """Start a run and return its id; the same ``request_id`` never starts a second run.
+
+        A ``request_id`` already used for a different request raises IdempotencyConflict.
+        """
         request_id = request.request_id or f"run-{uuid.uuid4().hex}"
         request = request.model_copy(update={"request_id": request_id})
         tracer = self._tracer()
@@ -129,12 +149,15 @@ class AgentRunClient:
             with span:
                 await self._start(request, request_id)
         except WorkflowAlreadyStartedError:
-            pass  # the same request_id already ran: idempotent start, same run
+            await self._same_request(request, request_id)
         except PydanticSerializationError as err:
-            where = _unencodable_field(request)
+            where = unencodable_field(request)
             raise AgentRunError(f"cannot start run: {where}: not JSON ({_one_line(err)})") from None
         except RPCError as err:
-            raise AgentRunError(f"cannot start run: {_one_line(err)}{_oversize(request)}") from None
+            reason = self._rpc_reason(err)
+            raise AgentRunError(f"cannot start run: {reason}{oversize(request)}") from None
+        except TemporalError as err:
+            raise AgentRunError(f"cannot start run: {_one_line(err)}") from None
         return request_id
 
     def _tracer(self) -> Tracer | None:
@@ -145,13 +168,16 @@ class AgentRunClient:
         return None
 
     async def _start(self, request: RunRequest, request_id: str) -> None:
+        # FAIL, not USE_EXISTING: a duplicate must reach _same_request whether the first run
+        # is still running or has ended, so a reused request_id is always checked.
         await self.temporal.start_workflow(
             AGENT_RUN_WORKFLOW,
             request,
             id=request_id,
             task_queue=self._task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo=request_memo(request),
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(SA_AGENT_STATE, RunState.INIT.value),
@@ -160,48 +186,74 @@ class AgentRunClient:
                 ]
             ),
             static_summary=f"{request.agent} run for tenant {request.tenant_id}",
+            static_details=static_details(request, request_id),
         )
+
+    async def _same_request(self, request: RunRequest, request_id: str) -> None:
+        """The run already started with this request_id: the same run only if it was started
+        for the same request. A run without our memo (another client started it) counts as the
+        same: there is nothing to compare."""
+        described = await self._describe(request_id)
+        if described.workflow_type != AGENT_RUN_WORKFLOW:
+            raise IdempotencyConflict(
+                f"request_id {request_id!r} is already the id of a "
+                f"{described.workflow_type} workflow; use a new request_id"
+            )
+        differ = differing_fields(await described.memo(), request)
+        if differ:
+            verb = "differs" if len(differ) == 1 else "differ"
+            raise IdempotencyConflict(
+                f"request_id {request_id!r} was already used for a different request "
+                f"({'/'.join(differ)} {verb}); use a new request_id"
+            )
 
     def _handle(self, run_id: str) -> WorkflowHandle[object, RunResult]:
         return self.temporal.get_workflow_handle(run_id, result_type=RunResult)
 
+    async def _describe(self, run_id: str) -> WorkflowExecutionDescription:
+        try:
+            return await self._handle(run_id).describe()
+        except RPCError as err:
+            raise self._rpc_error(run_id, err) from None
+
     async def status(self, run_id: str) -> RunStatus:
+        _check_run_id(run_id)
         try:
             status: RunStatus = await self._handle(run_id).query(
                 QUERY_STATUS, result_type=RunStatus
             )
         except RPCError as err:
-            raise AgentRunError(self._rpc_message(run_id, err)) from None
+            raise self._rpc_error(run_id, err) from None
+        except WorkflowQueryFailedError as err:
+            # Its status query is the one every AgentRun answers: failing, the id is likely
+            # another kind of workflow (the retention purge) or a worker without AgentRun.
+            described = await self._describe(run_id)
+            if described.workflow_type != AGENT_RUN_WORKFLOW:
+                raise AgentRunError(
+                    f"{run_id!r} is not an agent run (it is a {described.workflow_type} workflow)"
+                ) from None
+            raise AgentRunError(f"run {run_id}: status query failed: {_one_line(err)}") from None
+        except TemporalError as err:
+            raise AgentRunError(f"run {run_id}: status query failed: {_one_line(err)}") from None
         return status
 
     async def result(self, run_id: str) -> RunResult:
         """Wait for the run to end; FAILED and CANCELLED runs are results too, not exceptions."""
+        _check_run_id(run_id)
         try:
             return await self._handle(run_id).result()
         except WorkflowFailureError as err:
-            cause = err.cause
-            if isinstance(cause, ApplicationError) and cause.details:
-                try:
-                    return RunResult.model_validate(cause.details[0])
-                except ValueError:
-                    pass
-            if isinstance(cause, CancelledError):
-                return RunResult(
-                    run_id=run_id,
-                    state=RunState.CANCELLED,
-                    failure=Failure(category=FailureCategory.CANCELLED, message="cancelled"),
-                )
-            return RunResult(
-                run_id=run_id,
-                state=RunState.FAILED,
-                failure=Failure(category=FailureCategory.INTERNAL, message=_one_line(cause or err)),
-            )
+            return result_of_failure(run_id, err)
         except RPCError as err:
-            raise AgentRunError(self._rpc_message(run_id, err)) from None
+            raise self._rpc_error(run_id, err) from None
+        except TemporalError as err:
+            raise AgentRunError(f"run {run_id}: no result: {_one_line(err)}") from None
 
     async def review(self, run_id: str, decision: ReviewDecision) -> ReviewAck:
-        """Send a decision as a validated update; a refused decision raises AgentRunError."""
-        _check_edit(decision)
+        """Send a decision as a validated update; a refused decision raises AgentRunError, and
+        a run that has ended RunClosed (saying how and when it ended)."""
+        _check_run_id(run_id)
+        check_edit(decision)
         try:
             ack: ReviewAck = await self._handle(run_id).execute_update(
                 UPDATE_SUBMIT_REVIEW, decision, result_type=ReviewAck
@@ -209,22 +261,76 @@ class AgentRunClient:
         except WorkflowUpdateFailedError as err:
             raise AgentRunError(f"review refused: {_one_line(err.cause or err)}") from None
         except RPCError as err:
-            raise AgentRunError(self._rpc_message(run_id, err)) from None
+            raise await self._not_there(run_id, err, "review") from None
+        except RPCTimeoutOrCancelledError:
+            # The server keeps an update it could not deliver: a worker started later applies it.
+            raise AgentRunError(
+                f"run {run_id} did not answer the review: is a worker running on task queue "
+                f"{self._task_queue!r}? (a worker that starts later may still apply it)"
+            ) from None
+        except TemporalError as err:
+            raise AgentRunError(f"run {run_id}: review not sent: {_one_line(err)}") from None
         return ack
 
     async def signal_review(self, run_id: str, decision: ReviewDecision) -> None:
         """Fire-and-forget variant; refusals are recorded in the run's status, not returned."""
-        _check_edit(decision)
+        _check_run_id(run_id)
+        check_edit(decision)
         try:
             await self._handle(run_id).signal(SIGNAL_REVIEW, decision)
         except RPCError as err:
-            raise AgentRunError(self._rpc_message(run_id, err)) from None
+            raise await self._not_there(run_id, err, "review") from None
+        except TemporalError as err:
+            raise AgentRunError(f"run {run_id}: review not sent: {_one_line(err)}") from None
 
     async def cancel(self, run_id: str) -> None:
+        """Temporal accepts a cancel of an ended run and does nothing; say that it has ended."""
+        _check_run_id(run_id)
+        described = await self._describe(run_id)
+        if described.workflow_type != AGENT_RUN_WORKFLOW:
+            raise AgentRunError(
+                f"{run_id!r} is not an agent run (it is a {described.workflow_type} workflow)"
+            )
+        if described.status not in (None, WorkflowExecutionStatus.RUNNING):
+            raise await self._closed(run_id, described, "cancel")
         try:
             await self._handle(run_id).cancel()
         except RPCError as err:
-            raise AgentRunError(self._rpc_message(run_id, err)) from None
+            raise await self._not_there(run_id, err, "cancel") from None
+        except TemporalError as err:
+            raise AgentRunError(f"run {run_id}: not cancelled: {_one_line(err)}") from None
+
+    async def _not_there(self, run_id: str, err: RPCError, action: str) -> AgentRunError:
+        """An update or signal to an ended run fails NOT_FOUND as if there were no run: tell
+        the two apart by describing it."""
+        if err.status != RPCStatusCode.NOT_FOUND:
+            return self._rpc_error(run_id, err)
+        try:
+            described = await self._describe(run_id)
+        except AgentRunError as why:
+            return why
+        if described.status in (None, WorkflowExecutionStatus.RUNNING):
+            return self._rpc_error(run_id, err)
+        return await self._closed(run_id, described, action)
+
+    async def _closed(
+        self, run_id: str, described: WorkflowExecutionDescription, action: str
+    ) -> RunClosed:
+        category = None
+        if described.status == WorkflowExecutionStatus.FAILED:
+            with contextlib.suppress(AgentRunError):  # how it ended is a detail, not required
+                failure = (await self.result(run_id)).failure
+                category = failure.category.value if failure is not None else None
+        return RunClosed(
+            closed_message(
+                run_id,
+                status=described.status,
+                agent_state=described.typed_search_attributes.get(SA_AGENT_STATE),
+                closed_at=described.close_time,
+                category=category,
+                action=action,
+            )
+        )
 
     async def list_runs(
         self,
@@ -252,72 +358,26 @@ class AgentRunClient:
                     )
                 )
         except RPCError as err:
+            raise AgentRunError(f"cannot list runs: {self._rpc_reason(err)}") from None
+        except TemporalError as err:
             raise AgentRunError(f"cannot list runs: {_one_line(err)}") from None
         return rows
 
-    @staticmethod
-    def _rpc_message(run_id: str, err: RPCError) -> str:
+    def _rpc_reason(self, err: RPCError) -> str:
+        if _namespace_missing(err):
+            return f"namespace {self.temporal.namespace!r} not found"
+        if err.status == RPCStatusCode.FAILED_PRECONDITION and "no poller" in err.message:
+            return f"no worker is polling task queue {self._task_queue!r}"
+        return shorten(_one_line(err))
+
+    def _rpc_error(self, run_id: str, err: RPCError) -> AgentRunError:
+        if _namespace_missing(err):
+            return AgentRunError(self._rpc_reason(err))
         if err.status == RPCStatusCode.NOT_FOUND:
-            return f"no run with id {run_id!r}"
-        return f"run {run_id}: {_one_line(err)}"
+            return RunNotFound(f"no run with id {shorten(repr(run_id), 80)}")
+        return AgentRunError(f"run {run_id}: {self._rpc_reason(err)}")
 
 
-def _unencodable_field(request: RunRequest) -> str:
-    """The first field (``input.<key>`` inside the input) that JSON cannot carry: a lone
-    surrogate, an object that is not data, nesting too deep. ``request`` when none alone is."""
-    for name, value in request:
-        parts = value.items() if name == "input" else [(None, value)]
-        for key, part in parts:
-            try:
-                to_json(part)
-            except PydanticSerializationError:
-                return name if key is None else f"{name}.{key}"
-    return "request"
-
-
-def _check_edit(decision: ReviewDecision) -> None:
-    """The run refuses these too; checked here first because an update within a few KB of
-    Temporal's 2 MB limit cannot even be refused cleanly (the refusal quotes it)."""
-    if decision.output is None:
-        return
-    try:
-        size = len(to_json(decision.output))
-    except PydanticSerializationError as err:
-        raise AgentRunError(f"review refused: output: not JSON ({_one_line(err)})") from None
-    if size > MAX_EDIT_BYTES:
-        raise AgentRunError(
-            f"review refused: output is {size} bytes as JSON; the limit is {MAX_EDIT_BYTES}"
-        )
-
-
-def _oversize(request: RunRequest) -> str:
-    """On a refused start, whether the input alone is over agentrun's own limit: Temporal's
-    refusal of a too-large payload does not say which field made it so."""
-    size = len(to_json(request.input))
-    return (
-        f" (input is {size} bytes; the limit is {MAX_INPUT_BYTES})"
-        if size > MAX_INPUT_BYTES
-        else ""
-    )
-
-
-def _quote(value: str) -> str:
-    if "'" in value or "\\" in value:
-        raise AgentRunError(f"invalid filter value {value!r}")
-    return f"'{value}'"
-
-
-def runs_query(
-    *, states: Sequence[RunState] = (), agent: str | None = None, tenant_id: str | None = None
-) -> str:
-    """A visibility query over our search attributes; values are validated, never spliced raw."""
-    parts = [f"WorkflowType = {_quote(AGENT_RUN_WORKFLOW)}"]
-    if states:
-        parts.append(
-            f"{SA_AGENT_STATE.name} IN ({', '.join(_quote(RunState(s).value) for s in states)})"
-        )
-    if agent:
-        parts.append(f"{SA_AGENT_NAME.name} = {_quote(agent)}")
-    if tenant_id:
-        parts.append(f"{SA_TENANT_ID.name} = {_quote(tenant_id)}")
-    return " AND ".join(parts)
+def _namespace_missing(err: RPCError) -> bool:
+    """NOT_FOUND names a missing run and a missing namespace alike; only the text differs."""
+    return err.status == RPCStatusCode.NOT_FOUND and err.message.startswith("Namespace ")

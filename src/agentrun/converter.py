@@ -10,21 +10,113 @@ With ``codec_keys`` set, :func:`data_converter` adds AES-256-GCM payload encrypt
 """
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, get_args
 
-from temporalio.contrib.pydantic import PydanticPayloadConverter, ToJsonOptions
-from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+import temporalio.api.failure.v1
+from pydantic import ValidationError
+from temporalio.api.common.v1 import Payload
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, ToJsonOptions
+from temporalio.converter import (
+    CompositePayloadConverter,
+    DataConverter,
+    DefaultFailureConverter,
+    DefaultPayloadConverter,
+    JSONPlainPayloadConverter,
+    PayloadConverter,
+)
+from temporalio.exceptions import ApplicationError
+
+from agentrun.contracts.names import REVIEW_REFUSED, ErrorType
+from agentrun.contracts.states import FailureCategory
 
 if TYPE_CHECKING:  # for the annotation only: the converter must stay importable on its own
     from agentrun.settings import Settings
 
 
-class CompactPydanticPayloadConverter(PydanticPayloadConverter):
+class CheckedJSONPayloadConverter(PydanticJSONPlainPayloadConverter):
+    """Decodes like pydantic's, but a payload that does not fit its type is refused in one line.
+
+    Any client can send anything: a review decision typed by hand into the plain ``temporal``
+    CLI, a malformed run request. Left to the SDK, the ValidationError became a multi-line
+    dump marked retryable; as a non-retryable ApplicationError naming the first bad field it
+    reads ``invalid ReviewDecision: decision: Input should be 'approve', ...``, an update is
+    rejected with it, and an activity is not retried on input that can never decode.
+    """
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
+        try:
+            return super().from_payload(payload, type_hint)
+        except ValidationError as err:
+            raise ApplicationError(
+                payload_problem(err, type_hint), type=ErrorType.INVALID_PAYLOAD, non_retryable=True
+            ) from None
+
+
+def payload_problem(err: ValidationError, type_hint: object) -> str:
+    problems = err.errors(include_url=False)
+    first = problems[0]
+    where = ".".join(str(part) for part in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"invalid {_type_name(type_hint)}: {where + ': ' if where else ''}{message}{more}"
+
+
+def _type_name(type_hint: object) -> str:
+    names = [
+        getattr(arg, "__name__", str(arg))
+        for arg in (get_args(type_hint) or (type_hint,))
+        if arg is not type(None)
+    ]
+    return " | ".join(names) if names else "payload"
+
+
+class CompactPydanticPayloadConverter(CompositePayloadConverter):
+    """Temporal's pydantic converter with :class:`CheckedJSONPayloadConverter` for JSON."""
+
     def __init__(self) -> None:
-        super().__init__(ToJsonOptions(exclude_unset=True))
+        checked = CheckedJSONPayloadConverter(ToJsonOptions(exclude_unset=True))
+        super().__init__(
+            *(
+                checked if isinstance(c, JSONPlainPayloadConverter) else c
+                for c in DefaultPayloadConverter.default_encoding_payload_converters
+            )
+        )
 
 
-DATA_CONVERTER = DataConverter(payload_converter_class=CompactPydanticPayloadConverter)
+# Failures a run reports on purpose: the category and message say it all, and the Web UI shows
+# a stack trace under them that only points into agentrun's own workflow code. Internal errors
+# (``internal``, and any exception that is not one of these) keep theirs.
+QUIET_FAILURE_TYPES = frozenset(
+    {c.value for c in FailureCategory if c is not FailureCategory.INTERNAL}
+    | {ErrorType.INVALID_PAYLOAD, REVIEW_REFUSED}
+)
+
+
+class RunFailureConverter(DefaultFailureConverter):
+    """Temporal's failure converter, minus the stack trace of business failures."""
+
+    def to_failure(
+        self,
+        exception: BaseException,
+        payload_converter: PayloadConverter,
+        failure: temporalio.api.failure.v1.Failure,
+    ) -> None:
+        if isinstance(exception, ApplicationError) and exception.type in QUIET_FAILURE_TYPES:
+            exception.__traceback__ = None
+        super().to_failure(exception, payload_converter, failure)
+
+
+class EncodedRunFailureConverter(RunFailureConverter):
+    """:class:`RunFailureConverter` with messages moved into the encoded (encryptable) part."""
+
+    def __init__(self) -> None:
+        super().__init__(encode_common_attributes=True)
+
+
+DATA_CONVERTER = DataConverter(
+    payload_converter_class=CompactPydanticPayloadConverter,
+    failure_converter_class=RunFailureConverter,
+)
 
 
 def data_converter(settings: "Settings") -> DataConverter:
@@ -44,5 +136,5 @@ def data_converter(settings: "Settings") -> DataConverter:
     return dataclasses.replace(
         DATA_CONVERTER,
         payload_codec=codec,
-        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+        failure_converter_class=EncodedRunFailureConverter,
     )

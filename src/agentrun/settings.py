@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     # OTLP endpoint; None: the exporter's own default (or OTEL_EXPORTER_OTLP_*_ENDPOINT).
     otel_endpoint: str | None = None
     # Temporal's StartActivity and RunActivity spans around model and tool activities, which
-    # duplicate their chat/execute_tool spans (workers.tracing_interceptor); off by default.
+    # duplicate their chat/execute_tool spans (observability.tracing_interceptor); off by default.
     otel_temporal_spans: bool = False
     # host:port of the worker's Prometheus /metrics endpoint (e.g. 127.0.0.1:9464); None: none.
     metrics_bind: str | None = None
@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     # Longer shares each record batch's fixed statements among more runs: with 50 runs in
     # flight, 0.1 s gave one record batch per run and 0.5 s one per five runs.
     record_flush_interval_s: float = Field(default=0.5, gt=0, le=10)
-    # Payload encryption (README "Encrypted payloads"): comma-separated `kid:base64` entries of
+    # Payload encryption (docs/encryption.md): comma-separated `kid:base64` entries of
     # 32-byte keys (`agentrun codec keygen`); None: payloads reach Temporal in clear. A secret:
     # masked in repr, logs and validation errors.
     codec_keys: Annotated[SecretStr, VALID_KEYRING] | None = None

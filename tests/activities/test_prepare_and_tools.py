@@ -33,7 +33,7 @@ async def test_prepare_resolves_and_normalises_input() -> None:
         ),
     )
     assert ok.plan is not None
-    assert ok.plan.version == "1"
+    assert ok.plan.version == "2"
     assert ok.input == {"order_id": "1001", "reason": "x", "amount": 5.0}
 
 
@@ -106,3 +106,36 @@ def test_registry_refuses_an_agent_without_a_real_input_model() -> None:
     spec = AgentSpec(name="broken", version="1", system_prompt="x")
     with pytest.raises(RegistryError, match="input_model must be a pydantic model subclass"):
         AgentRegistry().register(AgentDefinition(spec=spec, input_model=BaseModel, tools=()))
+
+
+async def test_a_broken_log_setup_never_changes_how_a_tool_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo once logged through a factory whose loggers lacked ``.name``: every failed tool
+    call then raised AttributeError from its except branch, and an http_503 became a retryable
+    AttributeError (an unknown order, a permanent 404, was retried three times)."""
+    import structlog
+    from structlog.typing import EventDict
+
+    from agentrun.activities import tools as tool_module
+
+    def explode(_logger: object, _method: str, _event: EventDict) -> EventDict:
+        raise AttributeError("'PrintLogger' object has no attribute 'name'")
+
+    broken = structlog.wrap_logger(
+        structlog.PrintLogger(), processors=[explode], wrapper_class=structlog.stdlib.BoundLogger
+    )
+    monkeypatch.setattr(tool_module, "log", broken)
+    env = ActivityEnvironment()
+
+    flaky = build_tool_activity(TOOLS["flaky_read"], tmp_path)
+    with pytest.raises(ApplicationError) as unavailable:
+        await env.run(flaky, _call("flaky_read", {"key": "k", "fail_times": 1}))
+    detail = ToolErrorDetail.model_validate(unavailable.value.details[0])
+    assert (unavailable.value.type, detail.error_class) == (ErrorType.TOOL_UNAVAILABLE, "http_503")
+
+    strict = build_tool_activity(TOOLS["strict_read"], tmp_path)
+    with pytest.raises(ApplicationError) as rejected:
+        await env.run(strict, _call("strict_read", {"key": "k"}))
+    assert rejected.value.type == ErrorType.TOOL_REJECTED
+    assert rejected.value.non_retryable

@@ -32,7 +32,7 @@ from agentrun.agents.refund.tools import (
 )
 from agentrun.agents.registry import AgentRegistry, ToolContext
 from agentrun.contracts.agents import ReviewMode, ReviewPolicy
-from agentrun.contracts.tools import RequestContext
+from agentrun.contracts.tools import RequestContext, SideEffect
 
 
 @pytest.fixture
@@ -188,16 +188,32 @@ def test_refund_request_rejects_bad_order_id_naming_the_field() -> None:
 
 def test_register_and_bench_variant_share_tools() -> None:
     registry = AgentRegistry()
-    registry.register(build_refund_agent("bench", review=ReviewPolicy(mode=ReviewMode.NEVER)))
+    never = ReviewPolicy(mode=ReviewMode.NEVER, sample_rate=0)
+    registry.register(build_refund_agent("bench", review=never, email_approval=False))
     register(registry)
-    assert registry.versions(REFUND_AGENT_NAME) == ["1", "bench"]
+    assert registry.versions(REFUND_AGENT_NAME) == ["2", "bench"]
     default = registry.resolve(REFUND_AGENT_NAME)
-    assert default.spec.version == "1"
-    assert default.spec.review.mode is ReviewMode.ALWAYS
+    assert default.spec.version == "2"
     assert default.spec.reviewers == ("alice", "bob")
     bench = registry.resolve(REFUND_AGENT_NAME, "bench")
     assert bench.spec.review.mode is ReviewMode.NEVER
-    script = default.spec.model.script
+    email = default.spec.tool("send_email")
+    assert email is not None
+    assert email.requires_approval
+    assert bench.spec.tool("send_email") == email.model_copy(update={"requires_approval": False})
+
+
+def test_the_sample_gates_each_side_effect_before_it_happens() -> None:
+    """Nothing irreversible is left for a review after the fact: the answer is not reviewed,
+    because every step a person must approve waits for them before it runs."""
+    spec = build_refund_agent().spec
+    assert spec.review.mode is ReviewMode.NEVER
+    assert spec.review.sample_rate == 0
+    gated = {t.name for t in spec.tools if t.requires_approval or t.approval_above}
+    assert gated == {"issue_refund", "send_email"}
+    irreversible = {t.name for t in spec.tools if t.side_effect is not SideEffect.NONE}
+    assert irreversible - gated == {"add_order_note"}  # internal and idempotent
+    script = spec.model.script
     assert [s.tool for s in script if s.tool] == [
         "lookup_order",
         "get_shipping_status",
@@ -207,4 +223,4 @@ def test_register_and_bench_variant_share_tools() -> None:
     ]
     assert script[-1].final is not None
     assert script[-1].confidence == 0.92
-    assert all(default.spec.tool(s.tool) is not None for s in script if s.tool)
+    assert all(spec.tool(s.tool) is not None for s in script if s.tool)

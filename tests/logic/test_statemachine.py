@@ -82,3 +82,19 @@ def test_any_sequence_only_follows_allowed_edges(steps: list[tuple[RunState, boo
         assert (before.target, after.target) in SPEC_EDGES or after.target is RunState.CANCELLED
     terminal_positions = [i for i, t in enumerate(history) if t.target.terminal]
     assert terminal_positions in ([], [len(history) - 1])
+
+
+def test_a_required_review_cannot_be_skipped_even_after_changes_were_requested() -> None:
+    machine = RunStateMachine(T0)
+    for state in (RunState.PREPARING, RunState.EXECUTING):
+        machine.transition(state, T0)
+    machine.require_review()
+    with pytest.raises(IllegalTransition, match="EXECUTING -> COMPLETED"):
+        machine.transition(RunState.COMPLETED, T0)
+    machine.transition(RunState.REVIEWING, T0)
+    machine.transition(RunState.EXECUTING, T0, "request_changes by alice")
+    with pytest.raises(IllegalTransition, match="EXECUTING -> COMPLETED"):
+        machine.transition(RunState.COMPLETED, T0)
+    machine.transition(RunState.REVIEWING, T0)
+    machine.transition(RunState.COMPLETED, T0, "approve by alice")
+    assert machine.state is RunState.COMPLETED

@@ -83,9 +83,10 @@ async def test_worker_logs_are_json_with_ids_once_per_event_and_secret_free(
     transitions = [line["event"] for line in ours if line["event"].startswith("run ")]
     assert transitions == [
         "run INIT -> PREPARING: run record initialised",
-        "run PREPARING -> EXECUTING: agent refund@1 ready",
-        "run EXECUTING -> REVIEWING: agent policy: every run is reviewed",
-        "run REVIEWING -> COMPLETED: approve by alice",
+        "run PREPARING -> EXECUTING: agent refund@2 ready",
+        "run EXECUTING -> REVIEWING: approval needed: send_email always requires approval",
+        "run REVIEWING -> EXECUTING: approve by alice",
+        "run EXECUTING -> COMPLETED: finished; review not required",
     ]
     retried = [line for line in ours if line["event"] == "tool call failed"]
     assert [(r["tool"], r["error_class"], r["attempt"]) for r in retried] == [

@@ -49,6 +49,15 @@ class Value(BaseModel):
     value: str
 
 
+class Answer(BaseModel):
+    """The declared output of the ``typed-output`` agent: a reviewer's edit must fit it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer: str
+    key: str
+
+
 class ProbeInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -215,7 +224,9 @@ def probe_agent(
     reviewing: timedelta = timedelta(minutes=5),
     escalation: EscalationPolicy | None = None,
     executing: timedelta = timedelta(minutes=30),
+    init: timedelta = timedelta(seconds=30),
     budget: Budget | None = None,
+    output_model: type[BaseModel] | None = None,
 ) -> AgentDefinition:
     used = {s.tool for s in steps if s.tool in TOOLS}
     used |= {f for n in list(used) if (f := TOOLS[n].contract.fallback) is not None}
@@ -230,10 +241,12 @@ def probe_agent(
         budget=budget or Budget(),
         review=ReviewPolicy(mode=review, sample_rate=0.0),
         reviewers=("alice", "bob"),
-        deadlines=StateDeadlines(reviewing=reviewing, executing=executing),
+        deadlines=StateDeadlines(init=init, reviewing=reviewing, executing=executing),
         escalation=escalation or EscalationPolicy(),
     )
-    return AgentDefinition(spec=spec, input_model=ProbeInput, tools=tools)
+    return AgentDefinition(
+        spec=spec, input_model=ProbeInput, tools=tools, output_model=output_model
+    )
 
 
 def call(tool: str, **args: Any) -> ScriptStep:
@@ -270,8 +283,13 @@ def definitions() -> list[AgentDefinition]:
             [ScriptStep(tool="echo", args={"key": f"r{i}"}) for i in range(8)] + [DONE],
             budget=Budget(max_steps=2, on_exceeded=BudgetAction.REVIEW),
         ),
-        probe_agent("forbidden", [ScriptStep(tool="delete_everything", args={}), DONE]),
+        # The model asks for a tool the agent does not have (its name comes from the input).
+        probe_agent("forbidden", [ScriptStep(tool="{{input.key}}", args={}), DONE]),
         probe_agent("reviewed", [call("echo"), DONE], review=ReviewMode.ALWAYS),
+        probe_agent(
+            "typed-output", [call("echo"), DONE], review=ReviewMode.ALWAYS, output_model=Answer
+        ),
+        probe_agent("init-deadline", [call("echo"), DONE], init=timedelta(seconds=1)),
         probe_agent("gated", [call("gated_write"), DONE]),
         probe_agent(
             "timeout-reject", [call("echo"), DONE], review=ReviewMode.ALWAYS, reviewing=short

@@ -25,27 +25,25 @@ from agentrun.workers.worker import build_worker
 from tests.conftest import FAST_DEV_SERVER, TEMPORAL_BIN, TEST_AGENT_MODULES
 from tests.support.retention import seed
 from tests.support.store import migrate_data_dir
-from tests.support.waiting import wait_for_review
+from tests.support.waiting import wait_for_approval, wait_for_review
 
 OUT = Path(__file__).resolve().parents[1] / "histories"
 REFUND = {"order_id": "1001", "reason": "arrived broken", "amount": 250}
 RETENTION_PURGE = "retention_purge"
+INIT_DEADLINE = "init_deadline"
 
 
 async def _scenarios(runs: AgentRunClient) -> dict[str, str]:
     ids: dict[str, str] = {}
 
-    ids["refund_gate_and_review"] = await runs.start(
-        RunRequest(agent="refund", input=REFUND, request_id="hist-refund")
+    # refund_gate_and_review.json (refund@1, answer reviewed after its side effects) is no longer
+    # recorded: refund@2 gates each side effect instead. The file stays, for runs in flight.
+    refund = ids["refund_gates"] = await runs.start(
+        RunRequest(agent="refund", input=REFUND, request_id="hist-refund-gates")
     )
-    await wait_for_review(runs, ids["refund_gate_and_review"], kind="tool_approval")
-    await runs.review(
-        ids["refund_gate_and_review"], ReviewDecision(decision=Decision.APPROVE, reviewer="alice")
-    )
-    await wait_for_review(runs, ids["refund_gate_and_review"], kind="final")
-    await runs.review(
-        ids["refund_gate_and_review"], ReviewDecision(decision=Decision.APPROVE, reviewer="alice")
-    )
+    for tool in ("issue_refund", "send_email"):
+        await wait_for_approval(runs, refund, tool)
+        await runs.review(refund, ReviewDecision(decision=Decision.APPROVE, reviewer="alice"))
 
     ids["request_changes_then_edit"] = await runs.start(
         RunRequest(agent="reviewed", input={"key": "h"}, request_id="hist-changes")
@@ -79,6 +77,19 @@ async def _scenarios(runs: AgentRunClient) -> dict[str, str]:
     return ids
 
 
+async def _late(client: Client, settings: Settings) -> dict[str, str]:
+    """A run no worker took up within its INIT deadline (1 s): it fails ``state_timeout``."""
+    queue = f"{settings.task_queue}-late"
+    late = AgentRunClient(client, task_queue=queue)
+    run_id = await late.start(
+        RunRequest(agent="init-deadline", input={"key": "h"}, request_id="hist-init-deadline")
+    )
+    await asyncio.sleep(1.5)
+    async with build_worker(client, settings.model_copy(update={"task_queue": queue})):
+        await late.result(run_id)
+    return {INIT_DEADLINE: run_id}
+
+
 async def _retention(client: Client, settings: Settings) -> dict[str, str]:
     """A scheduled purge (no ``now``) of a store holding expired runs and audit events."""
     engine = make_engine(settings.effective_database_url())
@@ -109,8 +120,9 @@ async def main(only: set[str]) -> None:
     settings = Settings(data_dir=data_dir, agent_modules=TEST_AGENT_MODULES, task_queue="record")
     async with env, build_worker(env.client, settings):
         runs = AgentRunClient(env.client, task_queue="record")
-        ids = await _scenarios(runs) if not only or only - {RETENTION_PURGE} else {}
+        ids = await _scenarios(runs) if not only or only - {RETENTION_PURGE, INIT_DEADLINE} else {}
         ids |= await _retention(env.client, settings)
+        ids |= await _late(env.client, settings)
         OUT.mkdir(exist_ok=True)
         for name, run_id in ids.items():
             if only and name not in only:

@@ -45,6 +45,17 @@ async def wait_for_review(
     )
 
 
+async def wait_for_approval(
+    runs: AgentRunClient, run_id: str, tool: str, timeout: float = 20.0
+) -> RunStatus:
+    """Until the run waits for a person to approve a call of ``tool``."""
+    return await eventually(
+        lambda: runs.status(run_id),
+        lambda s: s.pending_review is not None and s.pending_review.tool == tool,
+        timeout,
+    )
+
+
 async def wait_for_stored_state(
     sessions: Callable[[], Session], run_id: str, state: str, timeout: float = 10.0
 ) -> None:

@@ -5,7 +5,12 @@ import pytest
 from agentrun.client import AgentRunClient, AgentRunError
 from agentrun.contracts import Decision, FailureCategory, ReviewDecision, RunRequest, RunState
 from agentrun.settings import Settings
-from tests.support.waiting import eventually, wait_for_review, wait_for_state
+from tests.support.waiting import (
+    eventually,
+    wait_for_approval,
+    wait_for_review,
+    wait_for_state,
+)
 
 
 async def _waiting(runs: AgentRunClient, agent: str = "reviewed") -> str:
@@ -117,14 +122,20 @@ async def test_approval_gate_before_high_value_refund(
     assert count_refunds(settings.data_dir, "1005") == before  # nothing refunded yet
     ack = await runs.review(run_id, ReviewDecision(decision=Decision.APPROVE, reviewer="alice"))
     assert ack.next_state == "EXECUTING"
-    status = await wait_for_review(runs, run_id, kind="final")
+    # The email to the customer has its own gate, before it goes out.
+    status = await wait_for_approval(runs, run_id, "send_email")
     refund = next(c for c in status.tool_calls if c.tool == "issue_refund")
     assert refund.approved_by == "alice"
     assert count_refunds(settings.data_dir, "1005") == before + 1
+    assert "send_email" not in [c.tool for c in status.tool_calls]
     states = [t.target for t in status.transitions]
     assert states.count(RunState.REVIEWING) == 2
-    await runs.review(run_id, ReviewDecision(decision=Decision.APPROVE, reviewer="alice"))
-    assert (await runs.result(run_id)).state is RunState.COMPLETED
+    ack = await runs.review(run_id, ReviewDecision(decision=Decision.APPROVE, reviewer="bob"))
+    assert ack.next_state == "EXECUTING"
+    result = await runs.result(run_id)
+    assert result.state is RunState.COMPLETED
+    email = next(c for c in (await runs.status(run_id)).tool_calls if c.tool == "send_email")
+    assert email.approved_by == "bob"
 
 
 async def test_gate_edit_changes_the_tool_arguments(runs: AgentRunClient) -> None:

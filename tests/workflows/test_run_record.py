@@ -54,7 +54,7 @@ async def test_full_run_record(recorded: AgentRunClient, store_url: str) -> None
             input={"order_id": "1002", "reason": "late", "amount": 20},
         )
     )
-    waiting = await wait_for_review(runs, run_id)
+    waiting = await wait_for_review(runs, run_id, "tool_approval")  # the customer email
     engine = make_engine(store_url)
     sessions = session_factory(engine)
     # Flushed when the run started waiting for its review.
@@ -75,7 +75,7 @@ async def test_full_run_record(recorded: AgentRunClient, store_url: str) -> None
         assert (row.state, row.agent, row.version, row.tenant_id) == (
             "COMPLETED",
             "refund",
-            "1",
+            "2",
             "acme",
         )
         assert row.trace_id == status.trace_id
@@ -105,7 +105,11 @@ async def test_full_run_record(recorded: AgentRunClient, store_url: str) -> None
         assert sum(m.cost_usd for m in model_calls) == pytest.approx(status.usage.model_cost_usd)
 
         [review] = repository.list_reviews(session, run_id)
-        assert (review.reviewer, review.decision, review.kind) == ("alice", "approve", "final")
+        assert (review.reviewer, review.decision, review.kind) == (
+            "alice",
+            "approve",
+            "tool_approval",
+        )
         assert review.latency_ms is not None
 
         events = repository.list_audit_events(session, run_id)

@@ -119,7 +119,7 @@ async def test_loop_detection_stops_repeated_identical_calls(runs: AgentRunClien
 
 
 async def test_tool_outside_allow_list_is_denied(runs: AgentRunClient) -> None:
-    result, status = await _run(runs, "forbidden", key="i")
+    result, status = await _run(runs, "forbidden", key="delete_everything")
     assert result.failure is not None
     assert result.failure.category is FailureCategory.POLICY_DENIED
     assert "delete_everything" in result.failure.message

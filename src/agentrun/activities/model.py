@@ -90,7 +90,7 @@ class ModelActivities:
                 type=ErrorType.MODEL_ERROR,
                 non_retryable=True,
             )
-        # The chat span is the activity's span (workers.tracing_interceptor), so it covers
+        # The chat span is the activity's span (observability.tracing_interceptor), so it covers
         # loading the conversation too: a run whose conversation is gone shows it in its trace.
         try:
             with chat_span(

@@ -6,6 +6,7 @@ schema raises a non-retryable ``ContractViolation`` instead of reaching the mode
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -53,6 +54,15 @@ async def _heartbeat_forever() -> None:
         await asyncio.sleep(HEARTBEAT_EVERY_S)
 
 
+def _note(level: int, event: str, **fields: Any) -> None:
+    """Log a tool outcome without ever changing it: a broken log set-up (the demo's once) must
+    not turn a tool's http_503 into a retryable AttributeError raised from the except branch."""
+    try:
+        log.log(level, event, **fields)
+    except Exception:  # whatever logging raises, the call's outcome stands
+        logging.getLogger(__name__).exception("could not log %r", event)
+
+
 def _as_plain(value: Any) -> Any:
     return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
 
@@ -60,7 +70,7 @@ def _as_plain(value: Any) -> Any:
 def _violation(tool: str, attempt: int, field: str, message: str) -> ApplicationError:
     error = ErrorClass(ErrorType.CONTRACT_VIOLATION, "contract_violation", False)
     # No traceback: a validation error quotes the offending output (maybe PII).
-    log.error("tool output violates its contract", field=field)
+    _note(logging.ERROR, "tool output violates its contract", field=field)
     return tool_failure(
         tool, error, attempt, f"output breaks contract at {field}: {message}", field
     )
@@ -132,8 +142,11 @@ def build_tool_activity(
             raise
         except Exception as exc:
             error = effective_error(contract, classify(exc))
-            log.warning(
-                "tool call failed", error_class=error.error_class, retryable=error.retryable
+            _note(
+                logging.WARNING,
+                "tool call failed",
+                error_class=error.error_class,
+                retryable=error.retryable,
             )
             raise tool_failure(
                 contract.name, error, attempt, str(exc) or error.error_class
@@ -161,7 +174,7 @@ def build_tool_activity(
             message = f"{size} bytes as JSON; the limit is {MAX_OUTPUT_BYTES}"
             raise _violation(contract.name, attempt, "data", message)
         duration_ms = (time.perf_counter() - started) * 1000
-        log.debug("tool call succeeded", duration_ms=round(duration_ms, 2))
+        _note(logging.DEBUG, "tool call succeeded", duration_ms=round(duration_ms, 2))
         return ToolOutput(
             status=status,
             data=plain,

@@ -5,15 +5,21 @@ Agents are registered explicitly by a module-level ``register(registry)`` functi
 """
 
 import importlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from agentrun.contracts.agents import AgentSpec
+from agentrun.contracts.agents import (
+    AgentSpec,
+    BudgetAction,
+    EscalationAction,
+    ReviewMode,
+)
+from agentrun.contracts.policy import ArgConstraintRule, ToolAllowlistRule, Verdict
 from agentrun.contracts.tools import (
     RequestContext,
     RetentionClass,
@@ -97,6 +103,12 @@ class AgentDefinition:
     tools: tuple[ToolDefinition, ...]
     # Prepares the agent's own resources (e.g. its sample database) when a worker starts.
     setup: Callable[[Path], None] | None = None
+    # A valid input, shown by `agentrun agents` so a newcomer can start a run by copying it;
+    # checked against input_model at registration.
+    example_input: dict[str, Any] | None = None
+    # The final answer's schema, when the agent declares one: a reviewer's edit of the output
+    # must validate against it (the review is refused otherwise, naming the field).
+    output_model: type[BaseModel] | None = None
 
 
 class RegistryError(UserError, ValueError):
@@ -116,6 +128,9 @@ class AgentRegistry:
         contracts = tuple(t.contract for t in definition.tools)
         if spec.tools != contracts:
             raise RegistryError(f"{spec.ref}: spec.tools must be the contracts of its tools")
+        problems = completion_problems(spec) + _example_problems(definition)
+        if problems:
+            raise RegistryError(f"agent {spec.ref} cannot complete a run: {'; '.join(problems)}")
         for tool in definition.tools:
             known = self._tools.get(tool.contract.name)
             if known is not None and known.fn is not tool.fn:
@@ -160,6 +175,93 @@ class AgentRegistry:
     def definitions(self) -> Iterable[AgentDefinition]:
         for versions in self._agents.values():
             yield from versions.values()
+
+
+def completion_problems(spec: AgentSpec) -> list[str]:
+    """Why runs of this spec could never finish, each naming the field to fix; [] if none.
+
+    Caught here, at registration, a misconfiguration fails the worker's start with its reason,
+    instead of every run waiting out a deadline and failing later for a reason nobody reads.
+    """
+    tools = {t.name for t in spec.tools}
+    known = ", ".join(sorted(tools)) or "none"
+    problems = [
+        f"model.script[{index}].tool: {step.tool!r} is not one of its tools ({known})"
+        for index, step in enumerate(spec.model.script)
+        if step.tool is not None and not is_template(step.tool) and step.tool not in tools
+    ]
+    problems += [
+        f"{where}: tool {name!r} is not one of its tools ({known})"
+        for where, name in _policy_tools(spec)
+        if name not in tools
+    ]
+    asks = review_demands(spec)
+    if asks and not spec.reviewers and not _escalation_decides(spec):
+        problems.append(
+            f"reviewers: none, but {' and '.join(asks)}: nobody could decide such a review, so "
+            "the run would fail at its deadline; name reviewers (or set the review mode to "
+            "'never' and sample_rate to 0, and drop the approvals)"
+        )
+    return problems
+
+
+def _policy_tools(spec: AgentSpec) -> Iterator[tuple[str, str]]:
+    """(where, tool) for every tool an allow-list or argument constraint names."""
+    for p_index, document in enumerate(spec.policies):
+        for r_index, rule in enumerate(document.rules):
+            where = f"policies[{p_index}] ({document.policy_id}) rules[{r_index}] ({rule.id})"
+            if isinstance(rule, ToolAllowlistRule):
+                yield from ((where, name) for name in rule.tools)
+            elif isinstance(rule, ArgConstraintRule):
+                yield where, rule.tool
+
+
+def review_demands(spec: AgentSpec) -> list[str]:
+    """What in the spec can send a run to a person."""
+    asks = []
+    if spec.review.mode is not ReviewMode.NEVER:
+        asks.append(f"review.mode is {spec.review.mode.value!r}")
+    if spec.review.sample_rate > 0:
+        asks.append(f"review.sample_rate is {spec.review.sample_rate:g}")
+    gated = [t.name for t in spec.tools if t.requires_approval or t.approval_above]
+    if gated:
+        asks.append(f"tools {', '.join(gated)} need approval")
+    if spec.budget.on_exceeded is BudgetAction.REVIEW:
+        asks.append("budget.on_exceeded is 'review'")
+    escalating = [
+        rule.id
+        for document in spec.policies
+        for rule in document.rules
+        if getattr(rule, "verdict", None) is Verdict.ESCALATE
+    ]
+    if escalating:
+        asks.append(f"policy rules {', '.join(escalating)} escalate to a person")
+    return asks
+
+
+def _escalation_decides(spec: AgentSpec) -> bool:
+    """A review nobody can decide still ends well if its deadline approves or hands it on."""
+    action = spec.escalation.action
+    return action is EscalationAction.AUTO_APPROVE or (
+        action is EscalationAction.ESCALATE and bool(spec.escalation.escalation_reviewers)
+    )
+
+
+def is_template(value: str) -> bool:
+    """A scripted tool name filled in at run time (``{{input.tool}}``): not checkable here."""
+    return "{{" in value
+
+
+def _example_problems(definition: AgentDefinition) -> list[str]:
+    if definition.example_input is None:
+        return []
+    try:
+        definition.input_model.model_validate(definition.example_input)
+    except ValidationError as err:
+        problem = err.errors(include_url=False)[0]
+        path = ".".join(str(part) for part in problem["loc"])
+        return [f"example_input.{path}: {problem['msg']}"]
+    return []
 
 
 def load_agent_modules(registry: AgentRegistry, modules: Iterable[str]) -> AgentRegistry:

@@ -7,16 +7,19 @@ a traceback would mean a bug in the CLI.
 
 import asyncio
 import contextlib
+import importlib.metadata
 import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
+from agentrun.cli import agents as cli_agents
 from agentrun.cli import codec as cli_codec
 from agentrun.cli import keys as cli_keys
 from agentrun.cli import policy as cli_policy
@@ -38,8 +41,10 @@ from agentrun.cli.common import (
     emit_json,
     err_console,
     guarded,
+    one_line,
     out,
-    parse_json_object,
+    read_json_object,
+    require_run_id,
     validation_message,
 )
 from agentrun.cli.devserver import DEFAULT_PORT, DEFAULT_UI_PORT, DevServer
@@ -62,6 +67,7 @@ app.add_typer(cli_store.db_app, name="db")
 app.add_typer(cli_store.audit_app, name="audit")
 app.add_typer(cli_retention.retention_app, name="retention")
 app.command("report")(cli_report.report)
+app.command("agents")(cli_agents.agents)
 app.command("reconcile")(cli_reconcile.reconcile)
 app.add_typer(cli_keys.keys_app, name="keys")
 app.command("sign-review")(cli_keys.review_sign)
@@ -78,6 +84,29 @@ REQUEST_OPTIONS = {
     "user_id": "--user",
     "request_id": "--request-id",
 }
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"agentrun {importlib.metadata.version('agentrun')}", highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    *,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print agentrun's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    # Only the eager --version: `agentrun run --version V` stays the agent's version.
+    del version
 
 
 # ----------------------------------------------------------------- local stack
@@ -141,6 +170,14 @@ def server(
 @guarded
 def worker(
     *,
+    migrate_store: Annotated[
+        bool,
+        typer.Option(
+            "--migrate",
+            help="Bring the run store to the current schema first (a SQLite store always is; "
+            "a PostgreSQL one only with this flag or `agentrun db upgrade`).",
+        ),
+    ] = False,
     address: AddressOpt = None,
     namespace: NamespaceOpt = None,
     json_output: JsonOpt = False,
@@ -148,10 +185,10 @@ def worker(
     """Run a worker for the AgentRun workflow and its activities until Ctrl-C or SIGTERM."""
     settings = build_settings(address, namespace)
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(_worker(settings, json_output))
+    asyncio.run(_worker(settings, json_output, migrate_store=migrate_store))
 
 
-async def _worker(settings: Settings, json_output: bool) -> None:
+async def _worker(settings: Settings, json_output: bool, *, migrate_store: bool) -> None:
     # Imported here: tracing and the worker are heavy, and only this command needs them.
     from agentrun.client import connect  # noqa: PLC0415
     from agentrun.converter import data_converter  # noqa: PLC0415
@@ -169,7 +206,7 @@ async def _worker(settings: Settings, json_output: bool) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    task = asyncio.create_task(run_worker(temporal, settings, stop))
+    task = asyncio.create_task(run_worker(temporal, settings, stop, migrate_store=migrate_store))
     # A worker that cannot be built (bad agent module) fails at once: don't announce that one.
     done, _ = await asyncio.wait({task}, timeout=0.5)
     if not done:
@@ -224,21 +261,33 @@ def run(
     *,
     agent: Annotated[str, typer.Argument(help="Agent name, e.g. refund.")],
     input_json: Annotated[
-        str, typer.Option("--input", help="The agent's input as a JSON object.")
+        str,
+        typer.Option(
+            "--input",
+            help="The agent's input as a JSON object; @FILE reads it from a file, - from stdin.",
+        ),
     ] = "{}",
     version: Annotated[str | None, typer.Option("--version", help="Agent version.")] = None,
     tenant: Annotated[str | None, typer.Option("--tenant", help="Tenant id.")] = None,
     user: Annotated[str | None, typer.Option("--user", help="User id.")] = None,
     request_id: Annotated[
         str | None,
-        typer.Option("--request-id", help="Idempotency key: the same id never starts twice."),
+        typer.Option(
+            "--request-id",
+            help="Idempotency key: the same id never starts twice. Again with the same request "
+            "it answers with the same run; with another agent, version, input, tenant, user or "
+            "budget it is refused.",
+        ),
     ] = None,
     wait: Annotated[
         bool,
         typer.Option(
             "--wait",
             help="Wait until the run ends (COMPLETED, FAILED or CANCELLED). A run waiting for "
-            "a review keeps this waiting until someone decides.",
+            "a review keeps this waiting until someone decides. While waiting, stderr gets a "
+            "line each time the run's state, step or pending review changes (with --json: one "
+            "JSON object per line; an error still ends it as one `error:` line); stdout gets "
+            "only the result.",
         ),
     ] = False,
     api_key: cli_keys.ApiKeyOpt = None,
@@ -257,7 +306,7 @@ def run(
     settings = build_settings(address, namespace)
     fields: dict[str, Any] = {
         "agent": agent,
-        "input": parse_json_object(input_json, "--input"),
+        "input": read_json_object(input_json, "--input"),
         "version": version,
         "request_id": request_id,
     }
@@ -284,6 +333,7 @@ def status(
     json_output: JsonOpt = False,
 ) -> None:
     """Show a run's state, transitions, tool calls, pending review and usage."""
+    require_run_id(run_id)
     settings = build_settings(address, namespace)
     asyncio.run(cli_runs.show_status(settings, run_id, json_output))
 
@@ -355,6 +405,7 @@ def review(
 
     With --api-key the decision is signed (needs --review-id) and the key's holder decides.
     """
+    require_run_id(run_id)
     settings = build_settings(address, namespace)
     if reviewer is None and not api_key:
         raise CliError("--reviewer: required (or sign the decision with --api-key)")
@@ -381,6 +432,7 @@ def cancel(
     json_output: JsonOpt = False,
 ) -> None:
     """Cancel a run: it records CANCELLED and stops at its next step."""
+    require_run_id(run_id)
     settings = build_settings(address, namespace)
     asyncio.run(cli_runs.cancel_run(settings, run_id, json_output))
 
@@ -400,17 +452,41 @@ def _exit_code(code: object) -> int:
 def run_cli(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit code."""
     args = list(argv) if argv is not None else sys.argv[1:]
+    # Agent modules (AGENTRUN_AGENT_MODULES) in the directory the command runs from import as
+    # they would under `python -m`: a console script does not put its directory on sys.path.
+    here = str(Path.cwd())
+    if "" not in sys.path and here not in sys.path:
+        sys.path.insert(0, here)
     # `agentrun review RUN_ID ...` decides; `agentrun review sign RUN_ID ...` signs a decision
     # for the plain temporal CLI (the command `sign-review`; typer cannot nest it in `review`).
     if args[:2] == ["review", "sign"]:
         args = ["sign-review", *args[2:]]
     try:
-        app(args=args, prog_name="agentrun")
+        code: object = app(args=args, prog_name="agentrun", standalone_mode=False)
+    except typer.TyperException as err:
+        return _usage_error(err)
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("interrupted", highlight=False)
+        return 130
     except SystemExit as exit_:
         return _exit_code(exit_.code)
-    except KeyboardInterrupt:
-        return 130
-    return 0
+    return _exit_code(code)
+
+
+def _usage_error(err: typer.TyperException) -> int:
+    """A mistyped command line (unknown option, bad value, missing argument), as one line that
+    says where to look, instead of click's multi-line box."""
+    ctx = getattr(err, "ctx", None)
+    where = getattr(ctx, "command_path", None) or "agentrun"
+    message = one_line(err.format_message()).replace("Value error, ", "")
+    if not message:  # a group run without a command: its help was the answer
+        return int(err.exit_code)
+    err_console.print(
+        f"error: {message} (see: {where} --help)",
+        markup=False,
+        highlight=False,
+    )
+    return int(err.exit_code)
 
 
 def main() -> None:

@@ -102,14 +102,69 @@ def validation_message(err: ValidationError, options: dict[str, str] | None = No
     return f"{path}: {message}"
 
 
+_JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number"}
+
+# More than Temporal carries in one payload: read no further than this from a file or stdin.
+MAX_READ_BYTES = 2 * 1024 * 1024
+
+
 def parse_json_object(text: str, option: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
-        raise CliError(f"{option} is not valid JSON: {err}") from None
+        raise CliError(
+            f"{option} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}"
+        ) from None
     if not isinstance(value, dict):
-        raise CliError(f"{option} must be a JSON object, got {type(value).__name__}")
+        kind = "null" if value is None else _JSON_TYPES.get(type(value), "true/false")
+        raise CliError(f"{option} must be a JSON object, got {kind}")
     return value
+
+
+def read_json_object(value: str, option: str) -> dict[str, Any]:
+    """``value`` itself, or with ``@path`` a file's content, or with ``-`` standard input: an
+    input too long to type (or to quote in a shell) comes from where it already is."""
+    if value == "-":
+        where = f"{option} - (stdin)"
+        data = sys.stdin.buffer.read(MAX_READ_BYTES + 1)
+        if not data.strip():
+            raise CliError(f"{where}: stdin is empty")
+    elif value.startswith("@"):
+        where = f"{option} {value}"
+        data = _read_file(value[1:], where)
+    else:
+        return parse_json_object(value, option)
+    if len(data) > MAX_READ_BYTES:
+        raise CliError(f"{where}: more than {MAX_READ_BYTES} bytes; too big for a run's input")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise CliError(f"{where}: not UTF-8 text (byte {err.start})") from None
+    return parse_json_object(text, where)
+
+
+def _read_file(name: str, where: str) -> bytes:
+    if not name:
+        raise CliError(f"{where}: name a file after @ (e.g. @input.json)")
+    path = Path(name).expanduser()
+    try:
+        with path.open("rb") as file:
+            return file.read(MAX_READ_BYTES + 1)
+    except FileNotFoundError:
+        raise CliError(f"{where}: no such file") from None
+    except IsADirectoryError:
+        raise CliError(f"{where}: is a directory, not a file") from None
+    except PermissionError:
+        raise CliError(f"{where}: permission denied") from None
+    except OSError as err:
+        raise CliError(f"{where}: cannot read it ({err.strerror or err})") from None
+
+
+def require_run_id(run_id: str) -> str:
+    """An empty id reaches Temporal as "no id at all", which it reports in its own words."""
+    if not run_id.strip():
+        raise CliError("RUN_ID: must not be empty")
+    return run_id
 
 
 # ReviewDecision field -> the option a user typed, so validation errors name what to fix.
@@ -199,6 +254,17 @@ def guarded(fn: Callable[P, None]) -> Callable[P, None]:
             fail(f"unexpected {type(err).__name__}: {err} (AGENTRUN_DEBUG=1 shows a traceback)")
 
     return wrapper
+
+
+def connection_options(settings: Settings) -> list[str]:
+    """The options a printed command needs to reach the same server as this one."""
+    defaults = Settings.model_fields
+    options: list[str] = []
+    if settings.temporal_address != defaults["temporal_address"].default:
+        options += ["--address", settings.temporal_address]
+    if settings.temporal_namespace != defaults["temporal_namespace"].default:
+        options += ["--namespace", settings.temporal_namespace]
+    return options
 
 
 async def open_client(settings: Settings) -> AgentRunClient:

@@ -1,32 +1,28 @@
 """``agentrun demo``: the whole product on one laptop in one command (the README's first command).
 
 It starts a persistent dev server and an in-process worker, then drives sample refund runs into
-the situations a newcomer should see: a high-risk tool call approved at its gate, a run completed
-by a reviewer, a carrier outage absorbed by a fallback tool, and runs left waiting for a person.
+the situations a newcomer should see: a high-risk refund approved at its gate, a flaky carrier
+retried (http_503, then success), a carrier outage absorbed by a fallback tool, a refund over the
+policy's cap denied, and runs left waiting for a person to approve the email to the customer:
+review gates each side effect before it happens.
 Request ids are fresh per invocation, so re-running the demo on the same store starts new runs.
 """
 
 import asyncio
 import contextlib
-import json
-import logging
 import signal
-import sys
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-import structlog
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
+from agentrun.agents.refund.tools import ISSUE_REFUND, SEND_EMAIL
 from agentrun.cli.common import CliError
-from agentrun.cli.devserver import DEFAULT_PORT, DevServer
-from agentrun.cli.render import duration, state_text
+from agentrun.cli.demo_summary import DEMO_REVIEWER, DemoRun, print_summary
+from agentrun.cli.devserver import DevServer
 from agentrun.cli.retention_schedule import ensure_retention_schedule
 from agentrun.client import AgentRunClient, AgentRunError
 from agentrun.contracts.review import Decision, GateKind, ReviewDecision
@@ -36,10 +32,11 @@ from agentrun.converter import data_converter
 from agentrun.observability.logging import configure_logging
 from agentrun.settings import Settings
 from agentrun.store import migrate
+from agentrun.store.db import make_engine, session_factory
+from agentrun.store.queries import list_tool_calls
 from agentrun.workers.worker import run_worker
 
 DEMO_AGENT = "refund"
-DEMO_REVIEWER = "alice"
 # Generous: order 1003 waits out the carrier's retries before its fallback runs.
 STEP_TIMEOUT_S = 60.0
 WORKER_STOP_TIMEOUT_S = 15.0
@@ -50,34 +47,19 @@ class DemoError(CliError):
     pass
 
 
-@dataclass
-class DemoRun:
-    key: str
-    scenario: str
-    input: dict[str, Any]
-    approve_tool_gate: bool = False
-    approve_final: bool = False
-    # The run's policy ends it: the demo only waits for the end and shows why.
-    ends_by_policy: bool = False
-    run_id: str = ""
-    status: RunStatus | None = None
-    notes: list[str] = field(default_factory=list)
-    error: str | None = None
-
-
 def demo_runs() -> list[DemoRun]:
     return [
         DemoRun(
             key="gate",
-            scenario="refund 250 > 100: tool approval gate, approved by the demo",
+            scenario="refund 250 > 100: approved at its gate by the demo; the email waits for you",
             input={"order_id": "1001", "reason": "arrived broken", "amount": 250},
-            approve_tool_gate=True,
+            approve_refund=True,
         ),
         DemoRun(
             key="done",
-            scenario="refund 60, flaky carrier retried; final review approved by the demo",
+            scenario="refund 60, flaky carrier retried; email approved by the demo",
             input={"order_id": "1002", "reason": "wrong size", "amount": 60},
-            approve_final=True,
+            approve_email=True,
         ),
         DemoRun(
             key="fallback",
@@ -122,10 +104,15 @@ async def wait_for(
     raise DemoError(f"still {state} after {timeout_s:g} s waiting for {what}")
 
 
-def waiting_for(kind: GateKind) -> Callable[[RunStatus], bool]:
+def waiting_for_approval(tool: str) -> Callable[[RunStatus], bool]:
     def check(status: RunStatus) -> bool:
         pending = status.pending_review
-        return status.state is RunState.REVIEWING and pending is not None and pending.kind == kind
+        return (
+            status.state is RunState.REVIEWING
+            and pending is not None
+            and pending.kind is GateKind.TOOL_APPROVAL
+            and pending.tool == tool
+        )
 
     return check
 
@@ -143,7 +130,7 @@ async def approve(client: AgentRunClient, status: RunStatus, comment: str) -> st
             review_id=pending.review_id,
         ),
     )
-    return f"{pending.kind} approved by {reviewer} → {ack.next_state}"
+    return f"{pending.tool or pending.kind} approved by {reviewer} → {ack.next_state}"
 
 
 async def drive(client: AgentRunClient, run: DemoRun, run_id: str) -> None:
@@ -157,120 +144,55 @@ async def drive(client: AgentRunClient, run: DemoRun, run_id: str) -> None:
             failure = run.status.failure
             run.notes.append(f"{failure.category.value}: {failure.message}" if failure else "")
             return
-        if run.approve_tool_gate:
+        if run.approve_refund:
             gate = await wait_for(
-                client, run.run_id, waiting_for(GateKind.TOOL_APPROVAL), "its tool gate"
+                client, run.run_id, waiting_for_approval(ISSUE_REFUND), "its refund approval"
             )
             run.notes.append(await approve(client, gate, "demo: refund above limit checked"))
-        final = await wait_for(client, run.run_id, waiting_for(GateKind.FINAL), "its final review")
-        run.status = final
-        if run.approve_final:
-            run.notes.append(await approve(client, final, "demo: looks right"))
+        email = await wait_for(
+            client, run.run_id, waiting_for_approval(SEND_EMAIL), "its email approval"
+        )
+        run.status = email
+        if run.approve_email:
+            run.notes.append(await approve(client, email, "demo: email reads right"))
             run.status = await wait_for(
                 client, run.run_id, lambda s: s.state.terminal, "completion"
             )
-        for call in run.status.tool_calls:
-            if call.fallback_for:
-                run.notes.append(f"{call.fallback_for} failed; fallback {call.tool} used")
-            elif call.status == "success" and call.attempts > 1:
-                run.notes.append(f"{call.tool} succeeded on attempt {call.attempts}")
+        run.notes.extend(
+            f"{call.fallback_for} failed; fallback {call.tool} used"
+            for call in run.status.tool_calls
+            if call.fallback_for
+        )
     except (AgentRunError, DemoError) as err:
         run.error = str(err)
         with contextlib.suppress(AgentRunError):
             run.status = await client.status(run.run_id) if run.run_id else None
 
 
-def summary_table(runs: list[DemoRun]) -> Table:
-    table = Table(title="agentrun demo: sample refund runs", title_justify="left")
-    for column in ("run id", "state", "scenario", "what happened / waits for"):
-        table.add_column(column, overflow="fold")
-    now = datetime.now(UTC)
-    for run in runs:
-        status = run.status
-        lines = list(run.notes)
-        if status is not None and status.pending_review is not None:
-            pending = status.pending_review
-            left = duration(pending.deadline - now)
-            lines.append(
-                f"waiting for {pending.kind} review by {', '.join(pending.reviewers)} "
-                f"(deadline in {left})"
-            )
-        if run.error:
-            lines.append(f"error: {run.error}")
-        table.add_row(
-            run.run_id or "-",
-            state_text(status.state.value if status else None),
-            run.scenario,
-            Text("\n".join(lines)),
-        )
-    return table
+def attempt_notes(settings: Settings, runs: list[DemoRun]) -> None:
+    """What the run record saw of retried tools: each attempt's outcome, e.g. ``http_503``.
 
-
-def review_command(run_id: str, port: int) -> str:
-    address = "" if port == DEFAULT_PORT else f" --address 127.0.0.1:{port}"
-    return f"agentrun review {run_id} --decision approve --reviewer {DEMO_REVIEWER}{address}"
-
-
-def _waiting(runs: list[DemoRun]) -> list[DemoRun]:
-    return [
-        r
-        for r in runs
-        if r.status is not None
-        and r.status.state is RunState.REVIEWING
-        and r.status.pending_review is not None
-        and r.status.pending_review.kind is GateKind.FINAL
-    ]
-
-
-def print_summary(
-    console: Console, runs: list[DemoRun], server: DevServer, json_output: bool, log_path: Path
-) -> None:
-    waiting = _waiting(runs)
-    if json_output:
-        body = {
-            "address": server.address,
-            "ui_url": server.ui_url,
-            "store": str(server.db_file) if server.db_file else None,
-            "worker_log": str(log_path),
-            "runs": [
-                {
-                    "run_id": r.run_id,
-                    "scenario": r.scenario,
-                    "state": r.status.state.value if r.status else None,
-                    "pending_review": r.status.pending_review.kind
-                    if r.status and r.status.pending_review
-                    else None,
-                    "notes": r.notes,
-                    "error": r.error,
-                }
-                for r in runs
-            ],
-            "approve_commands": [review_command(r.run_id, server.port) for r in waiting],
-        }
-        sys.stdout.write(json.dumps(body) + "\n")
-        sys.stdout.flush()
+    The run's own status knows only a call's last attempt; the record keeps every one (written
+    behind, so read once the runs have settled)."""
+    if not settings.store_enabled:
         return
-    console.print(summary_table(runs))
-    console.print(f"\nWeb UI: {server.ui_url}", soft_wrap=True, highlight=False)
-    console.print(f"Temporal: {server.address} (store: {server.db_file})", highlight=False)
-    console.print(f"Worker log: {log_path}", highlight=False)
-    if waiting:
-        console.print("\nApprove a run waiting for its final review:")
-        for r in waiting:
-            console.print(
-                f"  {review_command(r.run_id, server.port)}", soft_wrap=True, highlight=False
-            )
-        address = "" if server.port == DEFAULT_PORT else f" --address 127.0.0.1:{server.port}"
-        console.print(
-            f"Inspect it:   agentrun status {waiting[0].run_id}{address}", highlight=False
-        )
-        console.print(f"List waiting: agentrun runs --state REVIEWING{address}", highlight=False)
-        console.print(
-            "A review left past its deadline is settled by the agent's escalation policy.",
-            highlight=False,
-        )
-    console.print("\nServer and worker keep running; press Ctrl-C to stop.")
-    sys.stdout.flush()
+    engine = make_engine(settings.effective_database_url())
+    try:
+        with session_factory(engine)() as session:
+            for run in runs:
+                if not run.run_id:
+                    continue
+                calls: dict[str, list[str]] = {}
+                for row in list_tool_calls(session, run.run_id):
+                    outcome = row.error_class or row.status
+                    calls.setdefault(row.tool, []).append(f"attempt {row.attempt} {outcome}")
+                run.notes.extend(
+                    f"{tool}: {', '.join(attempts)}"
+                    for tool, attempts in calls.items()
+                    if len(attempts) > 1
+                )
+    finally:
+        engine.dispose()
 
 
 async def run_demo(
@@ -292,19 +214,13 @@ async def run_demo(
 
 
 def log_to(log_file: TextIO, settings: Settings) -> None:
-    """Send the worker's logs to a file: the demo's terminal output is its summary.
+    """Send the worker's logs to a file, exactly as ``agentrun worker`` writes them to stderr
+    (JSON, redacted): the demo's terminal output is its summary.
 
     The sample runs fail tool calls on purpose (a carrier is down), and the SDK logs each failed
     attempt with a traceback; on the terminal that would bury the summary and look like a crash.
     """
-    configure_logging(settings.log_level, settings.log_format)
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=log_file))
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    handler = logging.StreamHandler(log_file)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
+    configure_logging(settings.log_level, settings.log_format, stream=log_file)
 
 
 async def _demo(
@@ -346,6 +262,8 @@ async def _demo(
             driving.cancel()
             return
         stopping.cancel()
+        await asyncio.sleep(settings.record_flush_interval_s * 2)  # the record is written behind
+        await asyncio.to_thread(attempt_notes, settings, runs)
         print_summary(console, runs, server, json_output, log_path)
         while not stop.is_set():
             if not server.running:

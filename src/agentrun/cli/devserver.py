@@ -128,7 +128,7 @@ class DevServer:
         # The UI decodes payloads through this codec server (agentrun codec-server). The dev
         # server hands its UI only the endpoint, never "include credentials" (it reads no UI
         # config or env for it), so operators log in at <endpoint>/login and switch that on in
-        # the UI's Codec Server settings (README, "Encrypted payloads").
+        # the UI's Codec Server settings (docs/encryption.md).
         self.ui_codec_endpoint = ui_codec_endpoint
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None

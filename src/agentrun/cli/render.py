@@ -1,6 +1,7 @@
 """Human-readable (rich) views for the CLI; the ``--json`` paths never come through here."""
 
 import json
+import shlex
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -9,6 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from agentrun.client_errors import utc_time
 from agentrun.contracts.review import PendingReview
 from agentrun.contracts.runs import RunStatus, RunSummary
 from agentrun.contracts.states import RunState
@@ -75,6 +77,23 @@ def pending_review_view(pending: PendingReview, now: datetime) -> Panel:
     if pending.tool is not None:
         rows.add_row("tool", f"{pending.tool} {_short_json(pending.tool_args or {})}")
     return Panel(rows, title="pending review", border_style="yellow", expand=False)
+
+
+def approve_command(run_id: str, reviewer: str, options: Sequence[str] = ()) -> str:
+    """The command that approves, ready to paste (``options``: --address and the like)."""
+    words = ["agentrun", "review", run_id, "--decision", "approve", "--reviewer", reviewer]
+    return shlex.join([*words, *options])
+
+
+def pending_review_line(run_id: str, pending: PendingReview, options: Sequence[str] = ()) -> str:
+    """What the run waits for, in one line, and the command that ends the wait."""
+    what = f"{pending.kind}" + (f": {pending.tool}" if pending.tool else "")
+    who = ", ".join(pending.reviewers) or "nobody (it fails at the deadline)"
+    line = f"waiting for review {pending.review_id} ({what}) by {who} until "
+    line += utc_time(pending.deadline) + (" (escalated)" if pending.escalated else "")
+    if pending.reviewers:
+        line += f"; approve with: {approve_command(run_id, pending.reviewers[0], options)}"
+    return line
 
 
 def status_view(status: RunStatus, now: datetime | None = None) -> Group:

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentrun.cli.common import (
+    QUERY_TIMEOUT_S,
     CliError,
+    connection_options,
     emit_json,
     err_console,
     fail,
@@ -16,9 +18,10 @@ from agentrun.cli.common import (
     query_status,
     try_status,
 )
-from agentrun.cli.render import print_status, runs_table, state_text
+from agentrun.cli.progress import wait_showing_progress
+from agentrun.cli.render import pending_review_line, print_status, runs_table, state_text
 from agentrun.client import AgentRunClient, AgentRunError
-from agentrun.contracts.review import ReviewDecision
+from agentrun.contracts.review import ReviewAck, ReviewDecision
 from agentrun.contracts.runs import RunRequest, RunResult, RunStatus
 from agentrun.contracts.states import RunState
 from agentrun.settings import Settings
@@ -28,6 +31,8 @@ from agentrun.settings import Settings
 SETTLE_TIMEOUT_S = 10.0
 CANCEL_WAIT_S = 10.0
 SIGNAL_OUTCOME_WAIT_S = 5.0
+# A review is answered as soon as a worker takes it; like a status query, it needs one.
+REVIEW_TIMEOUT_S = QUERY_TIMEOUT_S
 EARLY_STATES = frozenset({RunState.INIT, RunState.PREPARING})
 
 
@@ -35,7 +40,14 @@ async def start_run(settings: Settings, request: RunRequest, wait: bool, json_ou
     client = await open_client(settings)
     run_id = await client.start(request)
     if wait:
-        report_result(await client.result(run_id), json_output)
+        result = await wait_showing_progress(
+            client,
+            run_id,
+            task_queue=settings.task_queue,
+            json_output=json_output,
+            options=connection_options(settings),
+        )
+        report_result(result, json_output)
         return
     status = await settle(client, run_id)
     state = status.state if status else RunState.INIT
@@ -59,12 +71,8 @@ async def start_run(settings: Settings, request: RunRequest, wait: bool, json_ou
         fail(failure_line(run_id, status.state.value, status.failure))
     if not json_output:
         if status.pending_review is not None:
-            pending = status.pending_review
-            out.print(
-                f"waiting for review {pending.review_id} ({pending.kind}) by "
-                f"{', '.join(pending.reviewers) or 'nobody'}",
-                highlight=False,
-            )
+            line = pending_review_line(run_id, status.pending_review, connection_options(settings))
+            out.print(line, markup=False, highlight=False)
         out.print(f"follow it with: agentrun status {run_id}", highlight=False)
 
 
@@ -131,7 +139,7 @@ async def submit_review(
 ) -> None:
     client = await open_client(settings)
     if not as_signal:
-        ack = await client.review(run_id, payload)
+        ack = await review_in_time(client, run_id, payload, settings)
         if json_output:
             emit_json({"run_id": run_id, **ack.model_dump(mode="json")})
         else:
@@ -159,6 +167,20 @@ async def submit_review(
         fail(f"review signal {outcome}")
 
 
+async def review_in_time(
+    client: AgentRunClient, run_id: str, payload: ReviewDecision, settings: Settings
+) -> ReviewAck:
+    """An update waits for a worker to take it: without one it would wait indefinitely."""
+    try:
+        return await asyncio.wait_for(client.review(run_id, payload), REVIEW_TIMEOUT_S)
+    except TimeoutError:
+        raise CliError(
+            f"run {run_id} did not answer the review within {REVIEW_TIMEOUT_S:g} s; is a worker "
+            f"running on task queue {settings.task_queue!r}? (one that starts later may still "
+            "apply it)"
+        ) from None
+
+
 async def signal_outcome(client: AgentRunClient, run_id: str, before: RunStatus | None) -> str:
     """A signal has no answer, so watch the status briefly for the run's verdict on it."""
     if before is None:
@@ -178,10 +200,7 @@ async def signal_outcome(client: AgentRunClient, run_id: str, before: RunStatus 
 
 async def cancel_run(settings: Settings, run_id: str, json_output: bool) -> None:
     client = await open_client(settings)
-    before = await try_status(client, run_id)
-    if before is not None and before.state.terminal:
-        raise CliError(f"run {run_id} has already ended: {before.state.value}")
-    await client.cancel(run_id)
+    await client.cancel(run_id)  # an ended run: RunClosed says how and when it ended
     loop = asyncio.get_running_loop()
     deadline = loop.time() + CANCEL_WAIT_S
     state: RunState | None = None

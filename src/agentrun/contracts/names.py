@@ -26,6 +26,9 @@ ACTIVITY_RECORD_RUN: Final = "agentrun.record_run"
 EXTERN_RECORD_RUN: Final = "agentrun.record_run"
 # The worker-side function that audits a review decision an update validator refused.
 EXTERN_AUDIT_REFUSAL: Final = "agentrun.audit_refusal"
+# Checks a reviewer's edit against the schema of what it replaces (workers.catalog); validators
+# call it, and validators never run on replay.
+EXTERN_CHECK_EDIT: Final = "agentrun.check_edit"
 # The ApplicationError type of a review decision the run refused.
 REVIEW_REFUSED: Final = "ReviewRefused"
 ACTIVITY_RETENTION_PURGE: Final = "retention.purge"
@@ -58,6 +61,7 @@ class ErrorType:
     CONVERSATION_MISSING: Final = "ConversationMissing"
     STORE_DISABLED: Final = "StoreDisabled"  # AGENTRUN_STORE_ENABLED=false
     PURGE_REFUSED: Final = "PurgeRefused"  # a retention purge as of a future time
+    INVALID_PAYLOAD: Final = "InvalidPayload"  # a payload that does not decode to its type
 
 
 class Metric:

@@ -94,6 +94,11 @@ class ReviewRecord(BaseModel):
         """``approve by alice``: how transitions and failures name the decision."""
         return f"{self.decision.value} by {self.reviewer}"
 
+    @property
+    def said(self) -> str:
+        """``reject by alice: wrong customer``, or just ``reject by alice`` without a comment."""
+        return f"{self.by}: {self.comment}" if self.comment else self.by
+
 
 class RejectedReview(BaseModel):
     """An unauthorised or malformed decision that reached the run by signal and was refused."""

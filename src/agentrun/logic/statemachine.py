@@ -26,6 +26,16 @@ class RunStateMachine:
         self._transitions: list[Transition] = [
             Transition(source=None, target=RunState.INIT, at=started_at, reason="request received")
         ]
+        self._review_required = False
+
+    @property
+    def review_required(self) -> bool:
+        """Once a run's result had to be reviewed, every later result of the run does too: a
+        revision after ``request_changes`` goes back to the person who asked for it."""
+        return self._review_required
+
+    def require_review(self) -> None:
+        self._review_required = True
 
     @property
     def state(self) -> RunState:
@@ -47,8 +57,11 @@ class RunStateMachine:
         *,
         review_required: bool = False,
     ) -> Transition:
+        """Record the move to ``target``; EXECUTING -> COMPLETED is refused while a review is
+        required (by the run, see :meth:`require_review`, or by the caller)."""
         source = self.state
-        if not is_allowed(source, target, review_required=review_required):
+        required = review_required or self._review_required
+        if not is_allowed(source, target, review_required=required):
             raise IllegalTransition(f"{source} -> {target} is not an allowed transition")
         if at < self._transitions[-1].at:
             raise IllegalTransition(f"transition to {target} at {at} precedes the previous one")

@@ -9,7 +9,7 @@ Values under secret-looking keys are redacted before anything is rendered.
 import logging
 import re
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 import temporalio.activity
@@ -79,7 +79,15 @@ def add_otel_ids(_: Any, __: str, event: EventDict) -> EventDict:
     return event
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+# Third-party loggers whose INFO lines are chatter to a worker's operator (alembic prints one line
+# per migration step and per connection it inspects).
+QUIET_LOGGERS = ("alembic",)
+
+
+def configure_logging(level: str = "INFO", fmt: str = "json", stream: TextIO | None = None) -> None:
+    """Route structlog and every stdlib logger through one redacting formatter to ``stream``
+    (stderr by default; the demo passes its log file). The one way logging is set up: the demo,
+    the worker and the codec server log alike, so what a test sees here is what they write."""
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -114,7 +122,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     # repeat them in every line.
     temporalio.workflow.logger.workflow_info_on_message = False
     temporalio.activity.logger.activity_info_on_message = False
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers = [handler]
@@ -122,3 +130,5 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     # The SDK's DEBUG lines dump whole activity payloads (run input, tool params): never below
     # INFO, whatever our own level.
     logging.getLogger("temporalio").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))

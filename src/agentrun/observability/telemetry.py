@@ -117,7 +117,7 @@ def tracing_interceptors(
     """Temporal's tracing interceptor; with no provider it follows the global one (even later).
 
     Without ``temporal_spans``, model and tool activities get no ``StartActivity`` and
-    ``RunActivity`` spans: their GenAI spans stand for them (workers.tracing_interceptor).
+    ``RunActivity`` spans: their GenAI spans stand for them (observability.tracing_interceptor).
     """
     tracer = provider.get_tracer(TRACER_NAME) if provider is not None else None
     if temporal_spans:

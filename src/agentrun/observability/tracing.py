@@ -1,8 +1,8 @@
 """GenAI spans for the model and tool activities (OpenTelemetry GenAI semantic conventions).
 
 The spans start in the current context, which the tracing interceptor has set to the run's trace
-(workers.tracing_interceptor), so they nest in the run without any plumbing of our own; they are
-the activity's span, so they carry Temporal's ids for it as Temporal's ``RunActivity`` span
+(observability.tracing_interceptor), so they nest in the run without any plumbing of our own; they
+are the activity's span, so they carry Temporal's ids for it as Temporal's ``RunActivity`` span
 would. Attributes are names, ids and counts only: params, outputs, prompts and exception
 messages can hold secrets or personal data, so they never reach a span.
 """

@@ -5,9 +5,9 @@ the workflow and a ``RunActivity`` span around its execution. For the activities
 span of their own (``chat {model}``, ``execute_tool {tool}``) both are duplicates: the GenAI span
 covers the same execution, carries the Temporal ids, and is what an operator reads. Dropping them
 leaves a refund run 16 spans instead of 39, and tracing ~3 ms of worker CPU per run instead of
-~11 (README, "What recording costs"). Temporal's newer ``OpenTelemetryPlugin`` makes the same
-choice by default (``add_temporal_spans=False``); ``AGENTRUN_OTEL_TEMPORAL_SPANS=true`` brings
-them back.
+~11 (docs/performance.md, "What recording costs"). Temporal's newer ``OpenTelemetryPlugin`` makes
+the same choice by default (``add_temporal_spans=False``); ``AGENTRUN_OTEL_TEMPORAL_SPANS=true``
+brings them back.
 
 Every other span is Temporal's own: the client's, ``RunWorkflow``, update and signal handlers,
 ``CompleteWorkflow``, and ``RunActivity`` for activities without a GenAI span.

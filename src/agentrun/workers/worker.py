@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import phonenumbers
+import structlog
 from opentelemetry.sdk.trace import TracerProvider
 from phonenumbers.phonemetadata import PhoneMetadata
 from sqlalchemy import Engine
@@ -31,11 +32,14 @@ from agentrun.settings import Settings
 from agentrun.signing import public_keys
 from agentrun.store import migrate
 from agentrun.store.conversation import private_sessions
-from agentrun.store.db import make_engine, redacted, session_factory
+from agentrun.store.db import make_engine, normalize_url, redacted, session_factory
 from agentrun.store.writer import BackgroundWriter
+from agentrun.workers.catalog import CatalogInterceptor
 from agentrun.workers.record_interceptor import RecordInterceptor
 from agentrun.workflows.agent_run import AgentRunWorkflow
 from agentrun.workflows.retention import RetentionPurgeWorkflow
+
+log = structlog.get_logger(__name__)
 
 WORKFLOWS: Sequence[type] = (AgentRunWorkflow, RetentionPurgeWorkflow)
 # Runs check grant signatures in their update validators. cryptography's Rust core can be
@@ -88,10 +92,16 @@ class StoreNotReadyError(UserError, RuntimeError):
     pass
 
 
-def open_store(settings: Settings) -> Engine | None:
-    """The run store's engine, checked to be at the current schema (migrations never run
-    here); None when the store is off. One engine serves the record, the conversation and the
-    retention purge: each takes its own pooled connection."""
+def open_store(settings: Settings, *, migrate_store: bool = False) -> Engine | None:
+    """The run store's engine, at the current schema; None when the store is off. One engine
+    serves the record, the conversation and the retention purge (each takes its own pooled
+    connection).
+
+    A SQLite store (the embedded default) is brought to the current schema here: it belongs to
+    this machine, and a newcomer's first ``agentrun worker`` should just work. Any other store
+    is migrated only when asked (``migrate_store``, i.e. ``agentrun worker --migrate``, or
+    ``agentrun db upgrade``): a shared production database changes schema deliberately.
+    """
     if not settings.store_enabled:
         return None
     url = settings.effective_database_url()
@@ -100,11 +110,24 @@ def open_store(settings: Settings) -> Engine | None:
     except Exception as err:  # noqa: BLE001 -- any driver error becomes one clear line
         raise StoreNotReadyError(f"run store {redacted(url)} is not reachable: {err}") from None
     if at != head:
-        raise StoreNotReadyError(
-            f"run store {redacted(url)} is at schema {at or 'none'}, not {head}: "
-            "run `agentrun db upgrade` first"
-        )
+        if not (migrate_store or normalize_url(url).get_backend_name() == "sqlite"):
+            raise StoreNotReadyError(
+                f"run store {redacted(url)} is at schema {at or 'none'}, not {head}: run "
+                "`agentrun db upgrade` first (or start the worker with --migrate)"
+            )
+        _upgrade(url, at, head)
     return make_engine(url)
+
+
+def _upgrade(url: str, at: str | None, head: str | None) -> None:
+    try:
+        migrate.upgrade(url)
+    except Exception as err:  # noqa: BLE001 -- checked below: a worker beside us may have won
+        if migrate.current(url) != head:
+            raise StoreNotReadyError(
+                f"run store {redacted(url)} could not be upgraded to schema {head}: {err}"
+            ) from None
+    log.info("run store migrated", store=redacted(url), from_schema=at, to_schema=head)
 
 
 class AgentRunWorker(Worker):
@@ -129,6 +152,7 @@ def build_worker(
     registry: AgentRegistry | None = None,
     *,
     tracer_provider: TracerProvider | None = None,
+    migrate_store: bool = False,
 ) -> AgentRunWorker:
     """The worker; spans go to ``tracer_provider``, else to the global provider (if any)."""
     registry = registry or build_registry(settings)
@@ -137,7 +161,7 @@ def build_worker(
     for definition in registry.definitions():
         if definition.setup is not None:
             definition.setup(settings.data_dir)
-    engine = open_store(settings)
+    engine = open_store(settings, migrate_store=migrate_store)
     # The conversation lives in the run store, shared by every worker, and is written by the
     # record's writer thread; with the record off, in a worker-private SQLite cache with a
     # writer of its own (a retry on another worker then cannot load it).
@@ -176,6 +200,7 @@ def build_worker(
         # Log context outermost: it wraps the tracing spans, so tool log lines carry both.
         interceptors=[
             LogContextInterceptor(),
+            CatalogInterceptor(registry),
             *worker_interceptors(
                 client, tracer_provider, temporal_spans=settings.otel_temporal_spans
             ),
@@ -206,9 +231,11 @@ def tune_gc(settings: Settings) -> None:
     gc.set_threshold(settings.gc_threshold, older, oldest)
 
 
-async def run_worker(client: Client, settings: Settings, stop: asyncio.Event) -> None:
+async def run_worker(
+    client: Client, settings: Settings, stop: asyncio.Event, *, migrate_store: bool = False
+) -> None:
     """Run until ``stop`` is set, then let in-flight activities finish (graceful shutdown)."""
-    worker = build_worker(client, settings)
+    worker = build_worker(client, settings, migrate_store=migrate_store)
     tune_gc(settings)
     async with worker:
         await stop.wait()

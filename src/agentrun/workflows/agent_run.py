@@ -13,13 +13,12 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
-    from agentrun.contracts.agents import BudgetAction, RunPlan, StateDeadlines
+    from agentrun.contracts.agents import BudgetAction, RunPlan
     from agentrun.contracts.model import (
         FinalAnswer,
         Message,
@@ -30,32 +29,19 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.names import (
         ACTIVITY_MODEL_CALL,
         AGENT_RUN_WORKFLOW,
-        QUERY_STATUS,
-        REVIEW_REFUSED,
-        SA_AGENT_NAME,
-        SA_AGENT_STATE,
-        SA_AGENT_VERSION,
-        SA_TENANT_ID,
-        SIGNAL_REVIEW,
-        UPDATE_SUBMIT_REVIEW,
     )
     from agentrun.contracts.policy import PolicyDecision
     from agentrun.contracts.policy import Verdict as PolicyVerdict
-    from agentrun.contracts.review import Decision, GateKind, ReviewAck, ReviewDecision
+    from agentrun.contracts.review import Decision, GateKind
     from agentrun.contracts.runs import (
-        Failure,
         RunRequest,
         RunResult,
-        RunStatus,
     )
-    from agentrun.contracts.states import FailureCategory, RunState, Transition
-    from agentrun.contracts.tools import RequestContext
-    from agentrun.logic.budget import Breach, RunLedger, effective_budget
-    from agentrun.logic.details import current_details
+    from agentrun.contracts.states import FailureCategory, RunState
+    from agentrun.logic.budget import Breach, effective_budget
     from agentrun.logic.guards import LoopDetector, approval_reason, review_reason
     from agentrun.logic.policy import PolicyError
     from agentrun.logic.redaction import redact_value
-    from agentrun.logic.statemachine import RunStateMachine
 
     # Workflow helpers without module state: shared rather than re-imported into every run's
     # sandbox (that re-import cost ~5 ms of CPU per run). They only touch time, randomness and
@@ -63,40 +49,18 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.workflows import calls
     from agentrun.workflows.errors import RunFailure
     from agentrun.workflows.guardrails import Guardrails, check_start_grant, describe
-    from agentrun.workflows.metrics import RunMetrics
     from agentrun.workflows.options import MODEL_RETRY, MODEL_TIMEOUT
-    from agentrun.workflows.review import ReviewDesk, Verdict
+    from agentrun.workflows.review import Verdict
+    from agentrun.workflows.run_base import AgentRunBase
     from agentrun.workflows.tools import ToolRunner
     from agentrun.workflows.trace import run_trace_id
 
 
 @workflow.defn(name=AGENT_RUN_WORKFLOW, failure_exception_types=[ValidationError])
-class AgentRunWorkflow:
+class AgentRunWorkflow(AgentRunBase):
     @workflow.init
     def __init__(self, request: RunRequest) -> None:
-        info = workflow.info()
-        self._request = request
-        self._run_id = info.workflow_id
-        # Until run() reads the caller's trace (its context is set around run(), not here).
-        self._trace_id = workflow.uuid4().hex
-        self._machine = RunStateMachine(workflow.now())
-        self._desk = ReviewDesk()
-        self._spec: RunPlan | None = None
-        self._tools: ToolRunner | None = None
-        self._loops = LoopDetector(threshold=3)
-        self._step = 0
-        self._ledger = RunLedger()
-        self._conversation_length = 0
-        self._last_tool: str | None = None
-        self._output: dict[str, Any] | None = None
-        self._confidence: float | None = None
-        self._override = False
-        self._failure: Failure | None = None
-        self._metrics: RunMetrics | None = None
-        self._record = False  # set from PREPARING's (recorded) result
-        self._record_in_worker = False  # likewise: flush without the record activity
-        self._guard: Guardrails | None = None  # the policies of the plan, from PREPARING
-        self._input_escalation: PolicyDecision | None = None
+        super().__init__(request)
 
     # ----------------------------------------------------------------- the lifecycle
 
@@ -143,6 +107,7 @@ class AgentRunWorkflow:
             )
         spec = prepared.plan
         self._spec = spec
+        self._check_init_deadline(spec)
         if prepared.grant_keys is not None:
             check_start_grant(request, self._run_id, prepared.grant_keys)
             self._desk.require_grants(prepared.grant_keys, self._run_id, request.tenant_id)
@@ -161,6 +126,18 @@ class AgentRunWorkflow:
         self._tools = ToolRunner(spec, self._context, self._execution_time_left)
         return spec, run_input
 
+    def _check_init_deadline(self, spec: RunPlan) -> None:
+        """A request no worker took up within INIT's deadline is stale: fail it rather than act
+        on it late (the agent's own deadline is known only now, from its plan)."""
+        initial, preparing = self._machine.transitions[:2]
+        waited = preparing.at - initial.at
+        if waited > spec.deadlines.init:
+            raise RunFailure(
+                FailureCategory.STATE_TIMEOUT,
+                f"INIT exceeded its deadline of {spec.deadlines.init}: no worker took the run "
+                f"up for {waited}",
+            )
+
     async def _execute_and_review(self, spec: RunPlan, run_input: dict[str, Any]) -> None:
         """EXECUTING, then REVIEWING if required; request_changes loops back with feedback."""
         messages = [Message(role="user", content=json.dumps(run_input, separators=(",", ":")))]
@@ -171,15 +148,16 @@ class AgentRunWorkflow:
             self._output = self._guarded().redact_output(final.output)
             self._confidence = final.confidence
             reason = review_reason(spec.review, final.confidence, workflow.random().random())
+            if reason is None and self._machine.review_required:
+                reason = "a revision after requested changes is reviewed again"
             if reason is None:
                 self._enter(RunState.COMPLETED, "finished; review not required")
                 return
+            self._machine.require_review()
             verdict = await self._gate(spec, GateKind.FINAL, reason)
             record = verdict.record
             if record.decision is Decision.REJECT:
-                raise RunFailure(
-                    FailureCategory.REVIEW_REJECTED, f"{record.by}: {record.comment or ''}"
-                )
+                raise RunFailure(FailureCategory.REVIEW_REJECTED, record.said)
             if record.decision is Decision.REQUEST_CHANGES:
                 self._enter(RunState.EXECUTING, record.by)
                 messages = [Message(role="user", content=record.comment or "")]
@@ -230,10 +208,9 @@ class AgentRunWorkflow:
             raise RunFailure(FailureCategory.BUDGET_EXCEEDED, breach.message, field=breach.field)
         record = (await self._gate(spec, GateKind.BUDGET, breach.message)).record
         if record.decision not in (Decision.APPROVE, Decision.EDIT):
-            because = f": {record.comment}" if record.comment else ""
             raise RunFailure(
                 FailureCategory.BUDGET_EXCEEDED,
-                f"{breach.message}; {record.by}{because}",
+                f"{breach.message}; {record.said}",
                 field=breach.field,
             )
         self._ledger.extend()
@@ -319,7 +296,7 @@ class AgentRunWorkflow:
             if record.decision is Decision.REJECT:
                 raise RunFailure(
                     FailureCategory.REVIEW_REJECTED,
-                    f"{call.tool} {record.by}: {record.comment or ''}",
+                    f"{call.tool} {record.said}",
                 )
             self._enter(RunState.EXECUTING, record.by)
             if record.decision is Decision.REQUEST_CHANGES:
@@ -368,176 +345,4 @@ class AgentRunWorkflow:
             tool=call.tool if call else None,
             tool_args=call.args if call else None,
             on_open=self._show,
-        )
-
-    # ----------------------------------------------------------------- review handlers
-
-    @workflow.update(name=UPDATE_SUBMIT_REVIEW)
-    async def submit_review(self, decision: ReviewDecision | None) -> ReviewAck:
-        pending = self._desk.pending
-        assert pending is not None  # noqa: S101 -- the validator refused decisions without one
-        assert decision is not None  # noqa: S101 -- and a missing decision (JSON null)
-        self._desk.accept(decision)
-        return ReviewAck(
-            review_id=pending.review_id,
-            decision=decision.decision,
-            next_state=self._next_state(decision.decision, pending.kind).value,
-        )
-
-    @submit_review.validator
-    def _validate_review(self, decision: ReviewDecision | None) -> None:
-        refusal = self._desk.refusal(decision)
-        if refusal is not None:
-            raise ApplicationError(refusal, type=REVIEW_REFUSED, non_retryable=True)
-
-    @workflow.signal(name=SIGNAL_REVIEW)
-    def review(self, decision: ReviewDecision | None = None) -> None:
-        # Optional: a signal without a payload (or JSON null) must be refused, not crash.
-        refusal = self._desk.refusal(decision)
-        if refusal is not None:
-            workflow.logger.warning("review signal refused: %s", refusal, extra=self._log_fields())
-            self._desk.refuse(decision, refusal)
-            return
-        assert decision is not None  # noqa: S101 -- refusal() refuses a missing decision
-        self._desk.accept(decision)
-
-    @staticmethod
-    def _next_state(decision: Decision, kind: GateKind) -> RunState:
-        if decision is Decision.REJECT:
-            return RunState.FAILED
-        if decision is Decision.REQUEST_CHANGES or kind is GateKind.TOOL_APPROVAL:
-            return RunState.EXECUTING
-        return RunState.COMPLETED
-
-    @workflow.query(name=QUERY_STATUS)
-    def status(self) -> RunStatus:
-        request = self._request
-        return RunStatus(
-            run_id=self._run_id,
-            agent=request.agent,
-            version=self._spec.version if self._spec else None,
-            tenant_id=request.tenant_id,
-            user_id=request.user_id,
-            request_id=request.request_id or self._run_id,
-            trace_id=self._trace_id,
-            state=self._machine.state,
-            transitions=self._machine.transitions,
-            step=self._step,
-            tool_calls=list(self._tools.records) if self._tools else [],
-            pending_review=self._desk.pending,
-            reviews=list(self._desk.records),
-            rejected_reviews=list(self._desk.rejected),
-            governance=list(self._guard.events) if self._guard else [],
-            private_data_seen=self._guard.private_data_seen if self._guard else False,
-            untrusted_seen=self._guard.untrusted_seen if self._guard else False,
-            usage=self._ledger.usage,
-            budget=self._ledger.budget,
-            output=self._output,
-            confidence=self._confidence,
-            human_override=self._override,
-            failure=self._failure,
-        )
-
-    # ----------------------------------------------------------------- bookkeeping
-
-    def _enter(
-        self,
-        target: RunState,
-        reason: str,
-        *,
-        version: str | None = None,
-    ) -> None:
-        now = workflow.now()
-        source = self._machine.state
-        left = self._machine.transitions[-1]
-        entered = self._machine.transition(target, now, reason)
-        self._observe(left, entered)
-        workflow.logger.info(
-            "run %s -> %s: %s", source.value, target.value, reason, extra=self._log_fields()
-        )
-        updates: list[SearchAttributeUpdate[Any]] = [SA_AGENT_STATE.value_set(target.value)]
-        if source is RunState.INIT:
-            updates += [
-                SA_AGENT_NAME.value_set(self._request.agent),
-                SA_TENANT_ID.value_set(self._request.tenant_id),
-            ]
-        if version is not None:
-            updates.append(SA_AGENT_VERSION.value_set(version))
-        workflow.upsert_search_attributes(updates)
-        self._show()
-
-    def _log_fields(self) -> dict[str, str]:
-        return {
-            "agent": self._request.agent,
-            "tenant_id": self._request.tenant_id,
-            "trace_id": self._trace_id,
-            "state": self._machine.state.value,
-        }
-
-    def _observe(self, left: Transition, entered: Transition) -> None:
-        if self._metrics is None:
-            self._metrics = RunMetrics(self._request.agent)
-        version = self._spec.version if self._spec else self._request.version or "unresolved"
-        self._metrics.transition(left, entered, version, self._request.tenant_id)
-        self._metrics.reviews(self._desk.records)
-        if entered.target.terminal:
-            started = self._machine.transitions[0].at
-            self._metrics.finished(started, entered, version, self._failure)
-
-    def _execution_time_left(self) -> timedelta:
-        """The EXECUTING deadline counts time in EXECUTING only: reviews pause it."""
-        budget = (self._spec.deadlines if self._spec else StateDeadlines()).executing
-        return budget - self._machine.time_in(RunState.EXECUTING, workflow.now())
-
-    def _context(self) -> RequestContext:
-        request = self._request
-        return RequestContext(
-            user_id=request.user_id,
-            tenant_id=request.tenant_id,
-            request_id=request.request_id or self._run_id,
-            run_id=self._run_id,
-            trace_id=self._trace_id,
-            timestamp=workflow.now(),
-            agent=request.agent,
-        )
-
-    def _show(self) -> None:
-        spec = self._spec
-        workflow.set_current_details(
-            current_details(
-                state=self._machine.state,
-                agent=self._request.agent,
-                version=spec.version if spec else None,
-                step=self._step,
-                max_steps=(self._ledger.budget.max_steps or spec.max_steps) if spec else None,
-                usage=self._ledger.usage,
-                last_tool=self._last_tool,
-                pending=self._desk.pending,
-                failure=self._failure,
-            )
-        )
-
-    def _fail(self, failure: Failure) -> ApplicationError:
-        self._failure = failure
-        self._enter(RunState.FAILED, f"{failure.category.value}: {failure.message}")
-        return ApplicationError(
-            f"{failure.category.value}: {failure.message}",
-            self._result(),
-            type=failure.category.value,
-            non_retryable=True,
-        )
-
-    def _cancel(self) -> None:
-        self._failure = Failure(category=FailureCategory.CANCELLED, message="cancelled by caller")
-        if not self._machine.state.terminal:
-            self._enter(RunState.CANCELLED, "cancelled by caller")
-
-    def _result(self) -> RunResult:
-        return RunResult(
-            run_id=self._run_id,
-            state=self._machine.state,
-            output=self._output,
-            failure=self._failure,
-            human_override=self._override,
-            usage=self._ledger.usage,
         )

@@ -58,7 +58,7 @@ def hand_over(status: RunStatus) -> None:
     Only while the run makes progress, never while it replays (the flush was done when the
     step first ran); a worker without a store has no writer, and the run goes on without it.
     What a killed worker had not yet written, the next flush of the run writes again (every
-    flush carries the whole record), and ``agentrun db reconcile`` rewrites runs that ended.
+    flush carries the whole record), and ``agentrun reconcile`` rewrites runs that ended.
     """
     if workflow.unsafe.is_replaying():
         return

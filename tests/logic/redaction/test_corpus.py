@@ -1,9 +1,9 @@
 """The labelled corpus: it is what the seeded generator writes, and the detectors meet floors.
 
 Floors sit a little under what was measured when the detectors were last changed (see the
-README's Redaction table): the misses are documented limits (a UK national number with no phone
-keyword, a card grouped with dots) and the false positives are ids no detector can tell from a
-card (Luhn-valid, in Visa's range).
+Redaction table in docs/performance.md): the misses are documented limits (a UK national number
+with no phone keyword, a card grouped with dots) and the false positives are ids no detector can
+tell from a card (Luhn-valid, in Visa's range).
 """
 
 import json

@@ -114,7 +114,11 @@ class ScriptedProvider:
                 output = {**output, "revision_notes": scope["feedback"]}
             return ModelDecision(final=FinalAnswer(output=output, confidence=step.confidence))
         assert step.tool is not None  # noqa: S101 -- ScriptStep's validator guarantees it
+        # The tool name may be a template too (``{{input.tool}}``): how a script stands in for a
+        # model that asks for a tool of its own choosing, one the agent may not have.
         call = ToolCallRequest(
-            call_id=f"call_{turn}_0", tool=step.tool, args=render(step.args, scope)
+            call_id=f"call_{turn}_0",
+            tool=str(render(step.tool, scope)),
+            args=render(step.args, scope),
         )
         return ModelDecision(tool_calls=(call,))

@@ -1,9 +1,13 @@
 """The refund agent: a customer-support agent that refunds an order and tells the customer.
 
 It exercises the platform end to end: a permanent error (unknown order), a retried read
-(flaky carrier), a fallback (carrier down), an approval-gated non-idempotent write and two
-idempotent writes. Importing this module registers nothing; ``register`` does, so a benchmark can
-register its own variant through ``build_refund_agent`` instead.
+(flaky carrier), a fallback (carrier down), an approval-gated non-idempotent write (refunds above
+100), an email a person approves before it goes out, and an idempotent internal note. It shows
+how review gates side effects: each irreversible step waits for its person *before* it happens,
+so nothing is left for a review of the answer to undo.
+
+Importing this module registers nothing; ``register`` does, so a benchmark can register its own
+variant through ``build_refund_agent`` instead.
 """
 
 from pathlib import Path
@@ -22,6 +26,7 @@ from agentrun.agents.refund.tools import (
     ORDER_ID_PATTERN,
     REFUND_TOOLS,
     SEND_EMAIL,
+    UNATTENDED_REFUND_TOOLS,
 )
 from agentrun.agents.registry import AgentDefinition, AgentRegistry
 from agentrun.contracts.agents import (
@@ -49,7 +54,9 @@ __all__ = [
 ]
 
 REFUND_AGENT_NAME = "refund"
-REFUND_AGENT_VERSION = "1"
+# 2: the customer email is behind its own approval, and no review follows the side effects
+# (version 1 reviewed the answer after the refund and the email had already happened).
+REFUND_AGENT_VERSION = "2"
 REFUND_REVIEWERS = ("alice", "bob")
 REFUND_MAX_STEPS = 12
 REFUND_SAMPLE_INPUT: dict[str, Any] = {
@@ -83,8 +90,9 @@ For every request:
 5. Record what you did on the order with add_order_note, so colleagues can see it.
 
 Finish with a JSON answer holding refund_id, order_id, amount, shipping_status, customer_notified
-and a one-sentence summary. Refunds above 100 need a human approval; a reviewer checks your
-answer before it is released. If anything is unclear, say so in the summary rather than guessing.
+and a one-sentence summary. Refunds above 100 need a human approval, and a person approves every
+email before it is sent: if they ask for changes, rewrite the email as they say. If anything is
+unclear, say so in the summary rather than guessing.
 """
 
 _ORDER_ID = "{{input.order_id}}"
@@ -145,26 +153,38 @@ def build_refund_agent(
     review: ReviewPolicy | None = None,
     deadlines: StateDeadlines | None = None,
     escalation: EscalationPolicy | None = None,
+    *,
+    email_approval: bool = True,
 ) -> AgentDefinition:
     """Build the refund agent, or a variant of it under another version (e.g. for a benchmark).
 
     All variants share the same tool functions, so several versions can live in one registry.
+    ``email_approval=False`` sends emails without a person (benchmarks run unattended).
     """
+    tools = REFUND_TOOLS if email_approval else UNATTENDED_REFUND_TOOLS
     spec = AgentSpec(
         name=REFUND_AGENT_NAME,
         version=version,
         description="Refunds an order after checking it, then notifies the customer.",
         system_prompt=REFUND_SYSTEM_PROMPT,
         model=ModelSettings(provider="scripted", model="scripted-1", script=REFUND_SCRIPT),
-        tools=tuple(t.contract for t in REFUND_TOOLS),
+        tools=tuple(t.contract for t in tools),
         max_steps=REFUND_MAX_STEPS,
-        review=review or ReviewPolicy(mode=ReviewMode.ALWAYS),
+        # Every side effect that needs a person has its own gate before it happens (refunds above
+        # 100, every email): a review of the answer afterwards could only audit, not prevent.
+        review=review or ReviewPolicy(mode=ReviewMode.NEVER, sample_rate=0.0),
         deadlines=deadlines or StateDeadlines(),
         escalation=escalation or EscalationPolicy(),
         reviewers=REFUND_REVIEWERS,
         policies=(load_policy_file(REFUND_POLICY_FILE),),
     )
-    return AgentDefinition(spec=spec, input_model=RefundRequest, tools=REFUND_TOOLS, setup=db.setup)
+    return AgentDefinition(
+        spec=spec,
+        input_model=RefundRequest,
+        tools=tools,
+        setup=db.setup,
+        example_input=REFUND_SAMPLE_INPUT,
+    )
 
 
 def register(registry: AgentRegistry) -> None:

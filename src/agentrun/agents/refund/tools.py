@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentrun.agents.errors import ToolError
 from agentrun.agents.refund import db
-from agentrun.agents.registry import ToolContext, define_tool
+from agentrun.agents.registry import ToolContext, ToolDefinition, define_tool
 from agentrun.contracts.tools import RetentionClass, RetrySpec, RiskLevel, SideEffect
 
 LOOKUP_ORDER = "lookup_order"
@@ -244,16 +244,25 @@ ISSUE_REFUND_TOOL = define_tool(
     risk=RiskLevel.HIGH,
     retention=RetentionClass.LEGAL_7Y,
 )
-SEND_EMAIL_TOOL = define_tool(
-    send_email,
-    name=SEND_EMAIL,
-    description="Queue an email to a customer.",
-    params=EmailParams,
-    output=EmailReceipt,
-    side_effect=SideEffect.IDEMPOTENT,
-    accepts_idempotency_key=True,
-    exfiltration=True,  # it sends text to an outside address
-)
+
+
+def _send_email_tool(*, approval: bool) -> ToolDefinition:
+    return define_tool(
+        send_email,
+        name=SEND_EMAIL,
+        description="Queue an email to a customer; a person approves its text before it goes out.",
+        params=EmailParams,
+        output=EmailReceipt,
+        side_effect=SideEffect.IDEMPOTENT,
+        accepts_idempotency_key=True,
+        exfiltration=True,  # it sends text to an outside address
+        # What the customer is told cannot be taken back: a person reads it first (the review
+        # gates the side effect, rather than checking the run's answer after the email went out).
+        requires_approval=approval,
+    )
+
+
+SEND_EMAIL_TOOL = _send_email_tool(approval=True)
 ADD_ORDER_NOTE_TOOL = define_tool(
     add_order_note,
     name=ADD_ORDER_NOTE,
@@ -272,4 +281,8 @@ REFUND_TOOLS = (
     ISSUE_REFUND_TOOL,
     SEND_EMAIL_TOOL,
     ADD_ORDER_NOTE_TOOL,
+)
+# The same tools with emails sent unattended: for benchmarks, which run without a person.
+UNATTENDED_REFUND_TOOLS = tuple(
+    _send_email_tool(approval=False) if tool is SEND_EMAIL_TOOL else tool for tool in REFUND_TOOLS
 )

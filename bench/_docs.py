@@ -1,48 +1,55 @@
-"""How a benchmark publishes its figures: a marked block in README.md, and a clean exit.
+"""How a benchmark publishes its figures: a marked block in docs/performance.md, and a clean exit.
 
 Each benchmark owns one block between ``<!-- bench:NAME:start -->`` and ``<!-- bench:NAME:end -->``
-and rewrites only that, so prose around the figures survives a re-run. A README without the
-markers gets the block once, at the end of its Performance section.
+and rewrites only that, so prose around the figures survives a re-run. A page without the markers
+gets the block once, at its end, under the benchmark's heading.
 """
 
+import argparse
 import asyncio
 import os
-import re
 import sys
 import traceback
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, NoReturn
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+PERFORMANCE = ROOT / "docs" / "performance.md"
+PAGE_TITLE = "# Performance"
 
 
 def markers(name: str) -> tuple[str, str]:
     return f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
 
 
+def add_write_docs_flag(parser: argparse.ArgumentParser) -> None:
+    """``--write-docs``: publish the figures. ``--write-readme``, the flag's name from when the
+    figures lived in the README, still works and is left out of ``--help``."""
+    shown = PERFORMANCE.relative_to(ROOT)
+    parser.add_argument(
+        "--write-docs", dest="write_docs", action="store_true", help=f"put the figures in {shown}"
+    )
+    parser.add_argument(
+        "--write-readme", dest="write_docs", action="store_true", help=argparse.SUPPRESS
+    )
+
+
 def write_section(
-    name: str, section: str, *, heading: str = "", intro: str = "", readme: Path = README
+    name: str, section: str, *, heading: str = "", intro: str = "", page: Path = PERFORMANCE
 ) -> None:
     """Put ``section`` between the benchmark's markers; without them, add ``heading``, ``intro``
-    and the marked block at the end of the Performance section (made if missing)."""
+    and the marked block at the end of the page (made, with its title, if missing)."""
     start, end = markers(name)
-    text = readme.read_text(encoding="utf-8") if readme.exists() else ""
+    text = page.read_text(encoding="utf-8") if page.exists() else ""
     block = f"{start}\n{section}\n{end}"
     if start in text and end in text:
         head, rest = text.split(start, 1)
-        readme.write_text(head + block + rest.split(end, 1)[1], encoding="utf-8")
+        page.write_text(head + block + rest.split(end, 1)[1], encoding="utf-8")
         return
     addition = "".join(part for part in (f"{heading}\n\n" if heading else "", intro, block)) + "\n"
-    performance = re.search(r"^## Performance\b.*$", text, re.MULTILINE)
-    if performance is None:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + f"## Performance\n\n{addition}"
-    else:
-        following = re.search(r"^## ", text[performance.end() :], re.MULTILINE)
-        at = performance.end() + following.start() if following else len(text)
-        head, tail = text[:at].rstrip("\n"), text[at:]
-        text = f"{head}\n\n{addition}" + (f"\n{tail}" if tail else "")
-    readme.write_text(text, encoding="utf-8")
+    head = text.rstrip("\n") or PAGE_TITLE
+    page.write_text(f"{head}\n\n{addition}", encoding="utf-8")
 
 
 def run_and_exit(main: Coroutine[Any, Any, int]) -> NoReturn:
