@@ -34,11 +34,9 @@ NOT_IN_WORKERS = ("typer", "rich", "aiohttp")
 
 
 def unit(module: str) -> str:
-    """``agentrun.store.writer`` -> ``store``; root modules of one concern share a unit
-    (``client_errors`` belongs to ``client``)."""
+    """``agentrun.store.writer`` -> ``store``, ``agentrun.settings`` -> ``settings``."""
     parts = module.split(".")
-    name = parts[1] if len(parts) > 1 else "agentrun"
-    return "client" if name.startswith("client") else name
+    return parts[1] if len(parts) > 1 else "agentrun"
 
 
 def imports(path: Path) -> Iterator[str]:

@@ -10,7 +10,7 @@ With ``codec_keys`` set, :func:`data_converter` adds AES-256-GCM payload encrypt
 """
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any
 
 import temporalio.api.failure.v1
 from pydantic import ValidationError
@@ -28,6 +28,7 @@ from temporalio.exceptions import ApplicationError
 
 from agentrun.contracts.names import REVIEW_REFUSED, ErrorType
 from agentrun.contracts.states import FailureCategory
+from agentrun.logic.problems import payload_problem
 
 if TYPE_CHECKING:  # for the annotation only: the converter must stay importable on its own
     from agentrun.settings import Settings
@@ -50,24 +51,6 @@ class CheckedJSONPayloadConverter(PydanticJSONPlainPayloadConverter):
             raise ApplicationError(
                 payload_problem(err, type_hint), type=ErrorType.INVALID_PAYLOAD, non_retryable=True
             ) from None
-
-
-def payload_problem(err: ValidationError, type_hint: object) -> str:
-    problems = err.errors(include_url=False)
-    first = problems[0]
-    where = ".".join(str(part) for part in first["loc"])
-    message = str(first["msg"]).removeprefix("Value error, ")
-    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    return f"invalid {_type_name(type_hint)}: {where + ': ' if where else ''}{message}{more}"
-
-
-def _type_name(type_hint: object) -> str:
-    names = [
-        getattr(arg, "__name__", str(arg))
-        for arg in (get_args(type_hint) or (type_hint,))
-        if arg is not type(None)
-    ]
-    return " | ".join(names) if names else "payload"
 
 
 class CompactPydanticPayloadConverter(CompositePayloadConverter):

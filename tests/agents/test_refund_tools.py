@@ -1,6 +1,8 @@
 """The refund agent's tools called directly, without Temporal: behaviour, failures and dedup."""
 
 import asyncio
+import base64
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from agentrun.agents.refund import (
     REFUND_SAMPLE_INPUT,
     RefundRequest,
     build_refund_agent,
+    build_refund_agent_v1,
     count_refunds,
     db,
     register,
@@ -32,7 +35,8 @@ from agentrun.agents.refund.tools import (
 )
 from agentrun.agents.registry import AgentRegistry, ToolContext
 from agentrun.contracts.agents import ReviewMode, ReviewPolicy
-from agentrun.contracts.tools import RequestContext, SideEffect
+from agentrun.contracts.prepare import PrepareResult
+from agentrun.contracts.tools import RequestContext, SideEffect, ToolPolicy
 
 
 @pytest.fixture
@@ -191,7 +195,7 @@ def test_register_and_bench_variant_share_tools() -> None:
     never = ReviewPolicy(mode=ReviewMode.NEVER, sample_rate=0)
     registry.register(build_refund_agent("bench", review=never, email_approval=False))
     register(registry)
-    assert registry.versions(REFUND_AGENT_NAME) == ["2", "bench"]
+    assert registry.versions(REFUND_AGENT_NAME) == ["1", "2", "bench"]
     default = registry.resolve(REFUND_AGENT_NAME)
     assert default.spec.version == "2"
     assert default.spec.reviewers == ("alice", "bob")
@@ -200,7 +204,9 @@ def test_register_and_bench_variant_share_tools() -> None:
     email = default.spec.tool("send_email")
     assert email is not None
     assert email.requires_approval
-    assert bench.spec.tool("send_email") == email.model_copy(update={"requires_approval": False})
+    unattended = bench.spec.tool("send_email")
+    assert unattended is not None
+    assert unattended.policy() == email.policy().model_copy(update={"requires_approval": False})
 
 
 def test_the_sample_gates_each_side_effect_before_it_happens() -> None:
@@ -224,3 +230,32 @@ def test_the_sample_gates_each_side_effect_before_it_happens() -> None:
     assert script[-1].final is not None
     assert script[-1].confidence == 0.92
     assert all(spec.tool(s.tool) is not None for s in script if s.tool)
+
+
+def test_version_1_is_still_the_snapshot_its_runs_in_flight_began_with() -> None:
+    """Upgrading a worker must not change how a version's runs in flight go on: refund@1's gates
+    and review are those its recorded run holds in its PREPARING marker. (That run predates
+    the trust labels and policies added to version 1 before versions were pinned.)"""
+    history = json.loads(
+        (
+            Path(__file__).resolve().parents[1] / "histories" / "refund_gate_and_review.json"
+        ).read_text()
+    )
+    marker = next(e for e in history["events"] if "markerRecordedEventAttributes" in e)
+    [payload] = marker["markerRecordedEventAttributes"]["details"]["result"]["payloads"]
+    recorded = PrepareResult.model_validate_json(base64.b64decode(payload["data"]))
+    assert recorded.plan is not None
+    plan = build_refund_agent_v1().spec.plan()
+
+    def gates(tools: tuple[ToolPolicy, ...]) -> dict[str, tuple[object, ...]]:
+        return {
+            t.name: (t.side_effect, t.requires_approval, t.approval_above, t.fallback, t.retry)
+            for t in tools
+        }
+
+    assert gates(plan.tools) == gates(recorded.plan.tools)
+    assert (plan.review, plan.reviewers) == (recorded.plan.review, recorded.plan.reviewers)
+    registry = AgentRegistry()
+    register(registry)
+    assert registry.versions(REFUND_AGENT_NAME) == ["1", "2"]
+    assert registry.resolve(REFUND_AGENT_NAME).spec.version == "2"

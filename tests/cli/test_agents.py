@@ -32,8 +32,10 @@ def test_agents_lists_versions_inputs_and_a_command_that_validates() -> None:
     assert listed.returncode == 0, listed.stderr
     agents = {agent["name"]: agent for agent in json.loads(listed.stdout)}
     assert {"refund", "echo", "flaky"} <= set(agents)
-    [refund] = agents["refund"]["versions"]
-    assert (refund["version"], refund["default"]) == ("2", True)
+    versions = {v["version"]: v for v in agents["refund"]["versions"]}
+    assert sorted(versions) == ["1", "2"]  # 1 stays registered for its runs in flight
+    refund = versions["2"]
+    assert (agents["refund"]["default_version"], refund["default"]) == ("2", True)
     assert refund["reviewers"] == ["alice", "bob"]
     assert refund["input_schema"]["required"] == ["order_id", "reason", "amount"]
     RefundRequest.model_validate(refund["example_input"])
@@ -41,7 +43,10 @@ def test_agents_lists_versions_inputs_and_a_command_that_validates() -> None:
     human = agentrun("agents", modules="agentrun.agents.refund")
     assert human.returncode == 0, human.stderr
     assert "refund@2 (default)" in human.stdout
-    [command] = [line for line in human.stdout.splitlines() if "try it" in line]
+    commands = [line for line in human.stdout.splitlines() if "try it" in line]
+    assert len(commands) == 2
+    [command] = [line for line in commands if "--version" not in line]
+    assert any("agentrun run refund --version 1 --input" in line for line in commands)
     words = shlex.split(command.split("try it", 1)[1])
     assert words[:3] == ["agentrun", "run", "refund"]
     assert json.loads(words[words.index("--input") + 1]) == refund["example_input"]

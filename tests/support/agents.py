@@ -290,6 +290,11 @@ def definitions() -> list[AgentDefinition]:
             "typed-output", [call("echo"), DONE], review=ReviewMode.ALWAYS, output_model=Answer
         ),
         probe_agent("init-deadline", [call("echo"), DONE], init=timedelta(seconds=1)),
+        probe_agent(
+            "typed-output-broken",
+            [call("echo"), ScriptStep(final={"answer": "no key"})],
+            output_model=Answer,
+        ),
         probe_agent("gated", [call("gated_write"), DONE]),
         probe_agent(
             "timeout-reject", [call("echo"), DONE], review=ReviewMode.ALWAYS, reviewing=short

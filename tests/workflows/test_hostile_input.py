@@ -280,6 +280,15 @@ class Gate:
     review_id: str = "final-1"
     refused_signals: int = 0
 
+    async def signal_refused(self, why: str) -> None:
+        """A refused signal is on the run's record, with its reason."""
+        self.refused_signals += 1
+        status = await eventually(
+            lambda: self.runs.status(self.run_id),
+            lambda s: len(s.rejected_reviews) == self.refused_signals,
+        )
+        assert why in status.rejected_reviews[-1].reason
+
     async def refused(self, decision: ReviewDecision | None, channel: str, why: str) -> None:
         if channel == "update":
             assert why in await self._refusal_of_update(decision)
@@ -288,12 +297,7 @@ class Gate:
                 await _send_raw(self.runs, self.run_id, None, "signal")
             else:
                 await self.runs.signal_review(self.run_id, decision)
-            self.refused_signals += 1
-            status = await eventually(
-                lambda: self.runs.status(self.run_id),
-                lambda s: len(s.rejected_reviews) == self.refused_signals,
-            )
-            assert why in status.rejected_reviews[-1].reason
+            await self.signal_refused(why)
         status = await self.runs.status(self.run_id)
         assert status.state is RunState.REVIEWING
         assert status.pending_review is not None
@@ -377,6 +381,8 @@ async def test_hostile_review_payloads_are_refused_and_the_run_still_ends(
             event("malformed: refused by the client, and raw by the worker")
             if _encodes(payload) and len(to_json(payload)) < RAW_LIMIT:
                 await _send_raw(runs, run_id, payload, channel)
+                if channel == "signal":  # not dropped: refused on the record, like any other
+                    await gate.signal_refused("invalid ReviewDecision")
             continue
         why = _client_refusal(decision)
         if why is not None:  # never leaves the client

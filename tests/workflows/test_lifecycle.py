@@ -6,7 +6,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from agentrun.client import AgentRunClient
-from agentrun.contracts import Decision, ReviewDecision, RunRequest, RunState
+from agentrun.contracts import Decision, FailureCategory, ReviewDecision, RunRequest, RunState
 from agentrun.contracts.names import AGENT_RUN_WORKFLOW
 from agentrun.contracts.states import ALLOWED_TRANSITIONS
 from agentrun.settings import Settings
@@ -131,3 +131,23 @@ async def test_malformed_request_envelope_fails_the_run_instead_of_sticking(
     with pytest.raises(WorkflowFailureError) as failed:
         await handle.result()
     assert "tenant_id" in str(failed.value.cause)
+
+
+async def test_a_request_that_does_not_decode_reads_as_invalid_input(
+    runs: AgentRunClient, temporal_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """Another client's start with a broken envelope: one line naming the field, and the typed
+    client reports it as bad input, not as agentrun's internal error."""
+    await temporal_env.client.start_workflow(
+        AGENT_RUN_WORKFLOW,
+        {"agent": "refund", "input": {}, "budget": {"max_tokens": -1}},
+        id="malformed-budget",
+        task_queue=settings.task_queue,
+    )
+    result = await runs.result("malformed-budget")
+    assert result.state is RunState.FAILED
+    assert result.failure is not None
+    assert result.failure.category is FailureCategory.INVALID_INPUT
+    assert result.failure.message.startswith(
+        "invalid RunRequest: budget.max_tokens: Input should be greater than or equal to 1"
+    )

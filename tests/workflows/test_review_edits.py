@@ -17,10 +17,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from agentrun.client import AgentRunClient, AgentRunError
 from agentrun.contracts import Decision, FailureCategory, ReviewDecision, RunRequest, RunState
-from agentrun.contracts.names import UPDATE_SUBMIT_REVIEW, ErrorType
+from agentrun.contracts.names import SIGNAL_REVIEW, UPDATE_SUBMIT_REVIEW, ErrorType
 from agentrun.settings import Settings
 from agentrun.workers.worker import build_worker
-from tests.support.waiting import wait_for_review
+from tests.support.waiting import eventually, wait_for_review
 
 TEMPORAL = str(Path(sys.executable).parent / "temporal")
 
@@ -74,6 +74,19 @@ async def test_an_edit_of_the_output_must_fit_the_agents_output_model(
     )
 
 
+async def test_the_models_answer_must_fit_the_output_model_too(runs: AgentRunClient) -> None:
+    """Not only a reviewer's edit: an answer that breaks the agent's declared output never
+    reaches a caller or a reviewer."""
+    run_id = await runs.start(RunRequest(agent="typed-output-broken", input={"key": "b"}))
+    result = await runs.result(run_id)
+    assert result.failure is not None
+    assert result.failure.category is FailureCategory.CONTRACT_VIOLATION
+    assert "typed-output-broken@1's output schema at output.key: Field required" in (
+        result.failure.message
+    )
+    assert result.output is None
+
+
 async def test_a_malformed_decision_is_refused_in_one_line_and_not_retryable(
     runs: AgentRunClient,
 ) -> None:
@@ -92,6 +105,24 @@ async def test_a_malformed_decision_is_refused_in_one_line_and_not_retryable(
     assert cause.message.startswith("invalid ReviewDecision: decision: Input should be 'approve'")
     assert cause.message.endswith("(and 1 more)")
     assert (await runs.status(run_id)).state is RunState.REVIEWING
+
+
+async def test_a_malformed_signal_is_refused_on_the_record_not_dropped(
+    runs: AgentRunClient,
+) -> None:
+    """A signal has no answer: what the run refused must show in its status (and audit)."""
+    run_id = await _waiting(runs, "reviewed")
+    handle = runs.temporal.get_workflow_handle(run_id)
+    await handle.signal(SIGNAL_REVIEW, {"decision": "maybe", "reviewer": "mallory"})
+    await handle.signal(SIGNAL_REVIEW, "approve")
+    status = await eventually(lambda: runs.status(run_id), lambda s: len(s.rejected_reviews) == 2)
+    first, second = status.rejected_reviews
+    assert first.reviewer == "mallory"
+    assert first.reason.startswith("invalid ReviewDecision: decision: Input should be 'approve'")
+    assert (second.reviewer, second.reason.split(":")[0]) == ("unknown", "invalid ReviewDecision")
+    assert status.state is RunState.REVIEWING
+    await runs.signal_review(run_id, ReviewDecision(decision=Decision.APPROVE, reviewer="alice"))
+    assert (await runs.result(run_id)).state is RunState.COMPLETED
 
 
 async def test_the_plain_temporal_cli_gets_the_same_one_line_refusal(

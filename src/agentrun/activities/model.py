@@ -5,14 +5,22 @@ from collections.abc import Mapping
 
 import structlog
 from opentelemetry.trace import Tracer
+from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from agentrun.activities.conversation import ConversationGap, ConversationStore
+from agentrun.activities.errors import first_problem
 from agentrun.activities.providers.base import ModelProvider, ModelProviderError, ModelRequest
 from agentrun.activities.record import RunRecorder
-from agentrun.agents.registry import AgentRegistry, RegistryError
-from agentrun.contracts.model import Message, ModelCallInput, ModelCallResult, TokenUsage
+from agentrun.agents.registry import AgentDefinition, AgentRegistry, RegistryError
+from agentrun.contracts.model import (
+    Message,
+    ModelCallInput,
+    ModelCallResult,
+    ModelDecision,
+    TokenUsage,
+)
 from agentrun.contracts.names import ACTIVITY_MODEL_CALL, ErrorType
 from agentrun.contracts.pricing import PriceTable
 from agentrun.observability.metrics import ModelInstruments, PerWorker
@@ -78,11 +86,12 @@ class ModelActivities:
     async def model_call(self, call: ModelCallInput) -> ModelCallResult:
         started = time.perf_counter()
         try:
-            spec = self._registry.resolve(call.agent.name, call.agent.version).spec
+            definition = self._registry.resolve(call.agent.name, call.agent.version)
         except RegistryError as err:
             raise ApplicationError(
                 str(err), type=ErrorType.UNKNOWN_AGENT, non_retryable=True
             ) from None
+        spec = definition.spec
         provider = self._providers.get(spec.model.provider)
         if provider is None:
             raise ApplicationError(
@@ -123,6 +132,7 @@ class ModelActivities:
             cost=cost,
             started=started,
         )
+        _check_answer(definition, response.decision)
         return ModelCallResult(
             decision=response.decision,
             usage=response.usage,
@@ -130,3 +140,22 @@ class ModelActivities:
             conversation_length=len(messages) + 1,
             cost_usd=cost or 0.0,
         )
+
+
+def _check_answer(definition: AgentDefinition, decision: ModelDecision) -> None:
+    """A final answer must fit the agent's output model when it declares one: an answer that
+    does not is a contract violation (the call itself is paid for and recorded), never an
+    output that reaches the caller or a reviewer unvalidated."""
+    final, model = decision.final, definition.output_model
+    if final is None or model is None:
+        return
+    try:
+        model.model_validate(final.output)
+    except ValidationError as err:
+        field, message = first_problem(err, "output")
+        raise ApplicationError(
+            f"the model's answer breaks {definition.spec.ref}'s output schema at {field}: "
+            f"{message}",
+            type=ErrorType.CONTRACT_VIOLATION,
+            non_retryable=True,
+        ) from None

@@ -68,10 +68,12 @@ def input_fields(definition: AgentDefinition) -> str:
     return "\n".join(lines) or "(no fields)"
 
 
-def example_command(name: str, example: dict[str, Any] | None) -> str:
+def example_command(name: str, version: str | None, example: dict[str, Any] | None) -> str:
+    """``version`` None: the default version, which a run gets without asking."""
     if example is None:
         return "-"
-    return f"agentrun run {name} --input {shlex.quote(json.dumps(example))}"
+    pinned = f" --version {shlex.quote(version)}" if version is not None else ""
+    return f"agentrun run {name}{pinned} --input {shlex.quote(json.dumps(example))}"
 
 
 @guarded
@@ -97,7 +99,12 @@ def agents(*, json_output: JsonOpt = False) -> None:
                 ("tools", ", ".join(t.name for t in spec.tools) or "none"),
                 ("review", f"{spec.review.mode.value}, by {', '.join(spec.reviewers) or 'nobody'}"),
                 ("input", fields),
-                ("try it", example_command(name, definition.example_input)),
+                (
+                    "try it",
+                    example_command(
+                        name, None if version == default else version, definition.example_input
+                    ),
+                ),
             )
             for label, value in rows:
                 out.print(f"  {label:<9} {value}", markup=False, highlight=False, soft_wrap=True)

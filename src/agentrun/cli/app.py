@@ -9,9 +9,7 @@ import asyncio
 import contextlib
 import importlib.metadata
 import os
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +20,7 @@ from pydantic import ValidationError
 from agentrun.cli import agents as cli_agents
 from agentrun.cli import codec as cli_codec
 from agentrun.cli import keys as cli_keys
+from agentrun.cli import local as cli_local
 from agentrun.cli import policy as cli_policy
 from agentrun.cli import reconcile as cli_reconcile
 from agentrun.cli import report as cli_report
@@ -31,14 +30,10 @@ from agentrun.cli import store as cli_store
 from agentrun.cli.common import (
     AddressOpt,
     CliError,
-    DbFileOpt,
     JsonOpt,
     NamespaceOpt,
-    PortOpt,
-    UiPortOpt,
     build_settings,
     decision_from_options,
-    emit_json,
     err_console,
     guarded,
     one_line,
@@ -47,13 +42,10 @@ from agentrun.cli.common import (
     require_run_id,
     validation_message,
 )
-from agentrun.cli.devserver import DEFAULT_PORT, DEFAULT_UI_PORT, DevServer
 from agentrun.contracts.review import Decision
 from agentrun.contracts.runs import RunRequest
 from agentrun.contracts.states import RunState
 from agentrun.observability import telemetry
-from agentrun.observability.logging import configure_logging
-from agentrun.settings import Settings
 
 app = typer.Typer(
     name="agentrun",
@@ -63,6 +55,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
 )
+app.command("server")(cli_local.server)
+app.command("worker")(cli_local.worker)
+app.command("demo")(cli_local.demo)
 app.add_typer(cli_store.db_app, name="db")
 app.add_typer(cli_store.audit_app, name="audit")
 app.add_typer(cli_retention.retention_app, name="retention")
@@ -107,149 +102,6 @@ def _root(
 ) -> None:
     # Only the eager --version: `agentrun run --version V` stays the agent's version.
     del version
-
-
-# ----------------------------------------------------------------- local stack
-
-
-@app.command()
-@guarded
-def server(
-    *,
-    port: PortOpt = DEFAULT_PORT,
-    ui_port: UiPortOpt = DEFAULT_UI_PORT,
-    db_file: DbFileOpt = None,
-    in_memory: Annotated[
-        bool, typer.Option("--in-memory", help="Keep nothing: runs vanish when it stops.")
-    ] = False,
-    ui_codec_endpoint: cli_codec.UiCodecEndpointOpt = None,
-    address: AddressOpt = None,
-    namespace: NamespaceOpt = None,
-    json_output: JsonOpt = False,
-) -> None:
-    """Run the Temporal dev server (with Web UI) in the foreground until Ctrl-C.
-
-    It listens on 127.0.0.1:PORT whatever --address says.
-    """
-    settings = build_settings(address, namespace)
-    stop = threading.Event()
-
-    def request_stop(_signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    dev = DevServer.from_settings(
-        settings,
-        port=port,
-        ui_port=ui_port,
-        db_file=db_file,
-        in_memory=in_memory,
-        ui_codec_endpoint=ui_codec_endpoint,
-    )
-    dev.start()
-    try:
-        store = str(dev.db_file) if dev.db_file else "in memory"
-        if json_output:
-            emit_json({"address": dev.address, "ui_url": dev.ui_url, "store": store})
-        else:
-            out.print(f"Temporal dev server on {dev.address} (store: {store})", highlight=False)
-            out.print(f"Web UI: {dev.ui_url}", highlight=False)
-            out.print("Press Ctrl-C to stop.")
-            sys.stdout.flush()
-        while not stop.wait(0.5):
-            if not dev.running:
-                raise CliError(f"the dev server exited unexpectedly: {dev.output_tail()}")
-    finally:
-        code = dev.stop()
-    if not json_output:
-        out.print(f"dev server stopped (exit code {code})")
-
-
-@app.command()
-@guarded
-def worker(
-    *,
-    migrate_store: Annotated[
-        bool,
-        typer.Option(
-            "--migrate",
-            help="Bring the run store to the current schema first (a SQLite store always is; "
-            "a PostgreSQL one only with this flag or `agentrun db upgrade`).",
-        ),
-    ] = False,
-    address: AddressOpt = None,
-    namespace: NamespaceOpt = None,
-    json_output: JsonOpt = False,
-) -> None:
-    """Run a worker for the AgentRun workflow and its activities until Ctrl-C or SIGTERM."""
-    settings = build_settings(address, namespace)
-    configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(_worker(settings, json_output, migrate_store=migrate_store))
-
-
-async def _worker(settings: Settings, json_output: bool, *, migrate_store: bool) -> None:
-    # Imported here: tracing and the worker are heavy, and only this command needs them.
-    from agentrun.client import connect  # noqa: PLC0415
-    from agentrun.converter import data_converter  # noqa: PLC0415
-    from agentrun.workers.worker import run_worker  # noqa: PLC0415
-
-    telemetry.configure_tracing(settings)  # first: the interceptor's spans need the provider
-    temporal = await connect(
-        settings.temporal_address,
-        settings.temporal_namespace,
-        interceptors=telemetry.tracing_interceptors(temporal_spans=settings.otel_temporal_spans),
-        runtime=telemetry.build_runtime(settings),
-        data_converter=data_converter(settings),
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    task = asyncio.create_task(run_worker(temporal, settings, stop, migrate_store=migrate_store))
-    # A worker that cannot be built (bad agent module) fails at once: don't announce that one.
-    done, _ = await asyncio.wait({task}, timeout=0.5)
-    if not done:
-        if json_output:
-            emit_json({"event": "worker_started", "task_queue": settings.task_queue})
-        else:
-            err_console.print(
-                f"worker polling task queue {settings.task_queue!r} on "
-                f"{settings.temporal_address} ({settings.temporal_namespace}); Ctrl-C to stop",
-                highlight=False,
-            )
-    await task  # re-raises why the worker could not run
-
-
-@app.command()
-@guarded
-def demo(
-    *,
-    port: PortOpt = DEFAULT_PORT,
-    ui_port: UiPortOpt = DEFAULT_UI_PORT,
-    db_file: DbFileOpt = None,
-    address: AddressOpt = None,
-    namespace: NamespaceOpt = None,
-    json_output: JsonOpt = False,
-) -> None:
-    """Start a dev server, a worker and sample refund runs; keep them up until Ctrl-C.
-
-    The server keeps its runs in a SQLite file, so runs left waiting survive a restart. It
-    listens on 127.0.0.1:PORT whatever --address says.
-    """
-    from agentrun.cli.demo import run_demo  # noqa: PLC0415 -- heavy; demo only
-
-    settings = build_settings(address, namespace)
-    asyncio.run(
-        run_demo(
-            settings,
-            port=port,
-            ui_port=ui_port,
-            db_file=db_file,
-            json_output=json_output,
-            console=out,
-        )
-    )
 
 
 # ----------------------------------------------------------------- runs

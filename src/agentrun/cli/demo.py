@@ -233,7 +233,7 @@ async def _demo(
 
     if not json_output:
         console.print(f"starting Temporal dev server on {server.address} …", highlight=False)
-    # The demo is the one command that migrates on its own: it owns its store.
+    # The demo owns its store: migrated before the worker starts, like the worker would.
     await asyncio.to_thread(migrate.upgrade, settings.effective_database_url())
     await server.astart()
     worker_task: asyncio.Task[None] | None = None

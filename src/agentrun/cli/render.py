@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from agentrun.client_errors import utc_time
+from agentrun.client.errors import utc_time
 from agentrun.contracts.review import PendingReview
 from agentrun.contracts.runs import RunStatus, RunSummary
 from agentrun.contracts.states import RunState

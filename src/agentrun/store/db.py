@@ -1,8 +1,8 @@
 """Engines and sessions for the run record store, on SQLite (local, tests) or PostgreSQL.
 
 Creating an engine opens nothing and never touches the schema: migrations run only through
-``agentrun.store.migrate`` (``agentrun db upgrade``), so a worker can never race another
-worker's schema change at start-up.
+``agentrun.store.migrate``, when asked (``agentrun db upgrade``, ``agentrun worker --migrate``)
+or for a SQLite store that belongs to the one machine (see ``workers.worker.open_store``).
 """
 
 from typing import Any

@@ -1,7 +1,9 @@
-"""Schema migrations, applied only when asked (``agentrun db upgrade``), never on import.
+"""Schema migrations, applied when asked, never on import.
 
-Workers and the CLI read and write the store; upgrading its schema is a deliberate, separate
-step, so two workers starting together can never race a migration.
+A shared store (PostgreSQL) changes schema as a deliberate step: ``agentrun db upgrade``, or
+``agentrun worker --migrate`` on the one worker a deployment chooses. A SQLite store is one
+machine's own, so its worker upgrades it at start-up; a second worker racing it finds the schema
+already current (``workers.worker.open_store``).
 """
 
 from pathlib import Path

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -26,10 +26,7 @@ with workflow.unsafe.imports_passed_through():
         ModelCallResult,
         ToolCallRequest,
     )
-    from agentrun.contracts.names import (
-        ACTIVITY_MODEL_CALL,
-        AGENT_RUN_WORKFLOW,
-    )
+    from agentrun.contracts.names import ACTIVITY_MODEL_CALL, AGENT_RUN_WORKFLOW, ErrorType
     from agentrun.contracts.policy import PolicyDecision
     from agentrun.contracts.policy import Verdict as PolicyVerdict
     from agentrun.contracts.review import Decision, GateKind
@@ -251,8 +248,13 @@ class AgentRunWorkflow(AgentRunBase):
                 summary=f"{spec.provider}:{spec.model} step {self._step}",
             )
         except ActivityError as err:
+            cause = err.cause
+            broken = (
+                isinstance(cause, ApplicationError) and cause.type == ErrorType.CONTRACT_VIOLATION
+            )
             raise RunFailure(
-                FailureCategory.MODEL_ERROR, f"model call failed: {err.cause or err}"
+                FailureCategory.CONTRACT_VIOLATION if broken else FailureCategory.MODEL_ERROR,
+                f"model call failed: {cause or err}",
             ) from None
         self._conversation_length = result.conversation_length
         self._ledger.model_call(result.usage, result.cost_usd)

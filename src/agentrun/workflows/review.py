@@ -8,6 +8,7 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
     from pydantic_core import PydanticSerializationError, to_json
 
     from agentrun.contracts.agents import EscalationAction, EscalationPolicy
@@ -24,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.states import FailureCategory
     from agentrun.logic.grants import GrantRefused, decision_digest, verify_grant
     from agentrun.logic.guards import reviewer_refusal
+    from agentrun.logic.problems import payload_problem
     from agentrun.workflows.errors import RunFailure
 
 ESCALATION_REVIEWER = "escalation-policy"
@@ -111,9 +113,11 @@ class ReviewDesk:
             # A grant is good once: the same token cannot decide a later gate of this run.
             self._used_grants.add(self._verify(decision.token, decision, pending.review_id).jti)
 
-    def refuse(self, decision: ReviewDecision | None, reason: str) -> None:
-        reviewer = decision.reviewer if decision is not None else "unknown"
-        self.rejected.append(RejectedReview(reviewer=reviewer, at=workflow.now(), reason=reason))
+    def refuse(self, decision: ReviewDecision | object, reason: str) -> None:
+        """Record a refused signal; ``decision`` is what arrived, valid or not."""
+        self.rejected.append(
+            RejectedReview(reviewer=_claimed_reviewer(decision), at=workflow.now(), reason=reason)
+        )
 
     async def decide(
         self,
@@ -215,6 +219,24 @@ class ReviewDesk:
         self.pending = None
         self._decision = None
         return record
+
+
+def parse_decision(payload: object) -> tuple[ReviewDecision | None, str | None]:
+    """A signal's raw JSON as a decision, or why it is not one (one line, naming the field)."""
+    if payload is None or isinstance(payload, ReviewDecision):
+        return payload, None
+    try:
+        return ReviewDecision.model_validate(payload), None
+    except ValidationError as err:
+        return None, payload_problem(err, ReviewDecision)
+
+
+def _claimed_reviewer(decision: object) -> str:
+    """Who a refused decision says it is from: audited as claimed, never trusted."""
+    if isinstance(decision, ReviewDecision):
+        return decision.reviewer
+    claimed = decision.get("reviewer") if isinstance(decision, dict) else None
+    return claimed[:200] if isinstance(claimed, str) and claimed else "unknown"
 
 
 def _output_refusal(output: dict[str, Any] | None) -> str | None:

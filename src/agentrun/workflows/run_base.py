@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.logic.statemachine import RunStateMachine
     from agentrun.workflows.guardrails import Guardrails
     from agentrun.workflows.metrics import RunMetrics
-    from agentrun.workflows.review import ReviewDesk
+    from agentrun.workflows.review import ReviewDesk, parse_decision
     from agentrun.workflows.tools import ToolRunner
 
 
@@ -107,12 +107,17 @@ class AgentRunBase:
         return refusal
 
     @workflow.signal(name=SIGNAL_REVIEW)
-    def review(self, decision: ReviewDecision | None = None) -> None:
-        # Optional: a signal without a payload (or JSON null) must be refused, not crash.
-        refusal = self._desk.refusal(decision)
+    def review(self, payload: Any = None) -> None:
+        """The decision arrives as raw JSON and is validated here, unlike the update's typed
+        payload: a signal that does not decode is dropped by the SDK with only a line in the
+        worker's log, so its sender would never learn. Refused here, it is in the run's status
+        (``rejected_reviews``) and the audit trail like any refused decision. Optional: a signal
+        without a payload (or JSON null) is refused, not a crash."""
+        decision, refusal = parse_decision(payload)
+        refusal = refusal or self._desk.refusal(decision)
         if refusal is not None:
             workflow.logger.warning("review signal refused: %s", refusal, extra=self._log_fields())
-            self._desk.refuse(decision, refusal)
+            self._desk.refuse(decision or payload, refusal)
             return
         assert decision is not None  # noqa: S101 -- refusal() refuses a missing decision
         self._desk.accept(decision)

@@ -95,6 +95,15 @@ email before it is sent: if they ask for changes, rewrite the email as they say.
 unclear, say so in the summary rather than guessing.
 """
 
+# Version 1's prompt, kept for its runs in flight (see ``register``).
+REFUND_SYSTEM_PROMPT_V1 = REFUND_SYSTEM_PROMPT.replace(
+    "Refunds above 100 need a human approval, and a person approves every\nemail before it is "
+    "sent: if they ask for changes, rewrite the email as they say. If anything is\nunclear, say "
+    "so in the summary rather than guessing.\n",
+    "Refunds above 100 need a human approval; a reviewer checks your\nanswer before it is "
+    "released. If anything is unclear, say so in the summary rather than guessing.\n",
+)
+
 _ORDER_ID = "{{input.order_id}}"
 
 REFUND_SCRIPT: tuple[ScriptStep, ...] = (
@@ -155,6 +164,8 @@ def build_refund_agent(
     escalation: EscalationPolicy | None = None,
     *,
     email_approval: bool = True,
+    system_prompt: str = REFUND_SYSTEM_PROMPT,
+    description: str = "Refunds an order after checking it, then notifies the customer.",
 ) -> AgentDefinition:
     """Build the refund agent, or a variant of it under another version (e.g. for a benchmark).
 
@@ -165,8 +176,8 @@ def build_refund_agent(
     spec = AgentSpec(
         name=REFUND_AGENT_NAME,
         version=version,
-        description="Refunds an order after checking it, then notifies the customer.",
-        system_prompt=REFUND_SYSTEM_PROMPT,
+        description=description,
+        system_prompt=system_prompt,
         model=ModelSettings(provider="scripted", model="scripted-1", script=REFUND_SCRIPT),
         tools=tuple(t.contract for t in tools),
         max_steps=REFUND_MAX_STEPS,
@@ -187,6 +198,22 @@ def build_refund_agent(
     )
 
 
+def build_refund_agent_v1() -> AgentDefinition:
+    """Version 1 as it was: the email unattended, the answer reviewed after everything happened.
+
+    Not an example to follow (see the module docstring); registered only so that its runs in
+    flight when a worker is upgraded still find their version and finish as they began.
+    """
+    return build_refund_agent(
+        "1",
+        review=ReviewPolicy(mode=ReviewMode.ALWAYS),
+        email_approval=False,
+        system_prompt=REFUND_SYSTEM_PROMPT_V1,
+        description="Kept for its runs in flight: reviews the answer after the refund and email.",
+    )
+
+
 def register(registry: AgentRegistry) -> None:
-    # default=True keeps version "1" the default even if a variant was registered first.
+    # default=True keeps the current version the default whatever else is registered first.
     registry.register(build_refund_agent(), default=True)
+    registry.register(build_refund_agent_v1())

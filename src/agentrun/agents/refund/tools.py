@@ -250,7 +250,8 @@ def _send_email_tool(*, approval: bool) -> ToolDefinition:
     return define_tool(
         send_email,
         name=SEND_EMAIL,
-        description="Queue an email to a customer; a person approves its text before it goes out.",
+        description="Queue an email to a customer"
+        + ("; a person approves its text before it goes out." if approval else "."),
         params=EmailParams,
         output=EmailReceipt,
         side_effect=SideEffect.IDEMPOTENT,

@@ -1,8 +1,8 @@
-"""The typed client for services: start runs, read status and results, review, cancel, list.
+"""``AgentRunClient``: a run's life as a service sees it, over Temporal's client.
 
-Every error a caller can cause (unknown run, ended run, refused review, reused request id, bad
-filter, unreachable server) is an :class:`AgentRunError` with a one-line message; Temporal's
-exception types stay inside.
+Starting is idempotent on the request id and refuses its reuse for another request (the memo,
+``client.metadata``); every Temporal error becomes a one-line ``AgentRunError``
+(``client.errors``).
 """
 
 import contextlib
@@ -34,7 +34,7 @@ from temporalio.exceptions import TemporalError, WorkflowAlreadyStartedError
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
-from agentrun.client_errors import (
+from agentrun.client.errors import (
     AgentRunError,
     IdempotencyConflict,
     RunClosed,
@@ -47,8 +47,8 @@ from agentrun.client_errors import (
     shorten,
     unencodable_field,
 )
-from agentrun.client_errors import one_line as _one_line
-from agentrun.client_metadata import differing_fields, request_memo, runs_query, static_details
+from agentrun.client.errors import one_line as _one_line
+from agentrun.client.metadata import differing_fields, request_memo, runs_query, static_details
 from agentrun.contracts.names import (
     AGENT_RUN_WORKFLOW,
     QUERY_STATUS,
@@ -65,16 +65,6 @@ from agentrun.contracts.runs import RunRequest, RunResult, RunStatus, RunSummary
 from agentrun.contracts.states import RunState
 from agentrun.converter import DATA_CONVERTER
 from agentrun.observability.tracing import invoke_agent_span
-
-__all__ = [
-    "AgentRunClient",
-    "AgentRunError",
-    "IdempotencyConflict",
-    "RunClosed",
-    "RunNotFound",
-    "connect",
-    "runs_query",
-]
 
 
 async def connect(

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agentrun.client_errors import AgentRunError
+from agentrun.client.errors import AgentRunError
 from agentrun.contracts.names import AGENT_RUN_WORKFLOW, SA_AGENT_NAME, SA_AGENT_STATE, SA_TENANT_ID
 from agentrun.contracts.runs import RunRequest
 from agentrun.contracts.states import RunState

@@ -12,6 +12,7 @@ from pydantic_core import PydanticSerializationError, to_json
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import ApplicationError, CancelledError, FailureError
 
+from agentrun.contracts.names import ErrorType
 from agentrun.contracts.review import MAX_EDIT_BYTES, ReviewDecision
 from agentrun.contracts.runs import MAX_INPUT_BYTES, Failure, RunRequest, RunResult
 from agentrun.contracts.states import FailureCategory, RunState
@@ -178,8 +179,11 @@ def result_of_failure(run_id: str, err: WorkflowFailureError) -> RunResult:
             state=RunState.CANCELLED,
             failure=Failure(category=FailureCategory.CANCELLED, message="cancelled"),
         )
+    # A request the workflow could not even decode (sent by another client) is bad input.
+    undecodable = isinstance(cause, ApplicationError) and cause.type == ErrorType.INVALID_PAYLOAD
+    category = FailureCategory.INVALID_INPUT if undecodable else FailureCategory.INTERNAL
     return RunResult(
         run_id=run_id,
         state=RunState.FAILED,
-        failure=Failure(category=FailureCategory.INTERNAL, message=one_line(cause or err)),
+        failure=Failure(category=category, message=one_line(cause or err)),
     )
