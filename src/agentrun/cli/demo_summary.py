@@ -132,8 +132,9 @@ def print_summary(
     _say(console, f"\nWeb UI: {server.ui_url}")
     _say(
         console,
-        "  a run's page shows its state, step and who must approve by when under Current "
-        "Details; docs/lifecycle.md shows how to add AgentState, AgentName and TenantId columns",
+        "  open a run, then its User Metadata tab: Current Details show its state, step and who "
+        "must approve by when; docs/lifecycle.md shows how to add AgentState, AgentName and "
+        "TenantId columns to the list",
     )
     _say(console, f"Temporal: {server.address} (store: {server.db_file})")
     _say(console, f"Worker log (JSON): {log_path}")
