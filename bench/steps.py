@@ -15,7 +15,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from agentrun.agents.registry import AgentDefinition, AgentRegistry, ToolContext, define_tool
 from agentrun.client import AgentRunClient
-from agentrun.contracts import AgentSpec, ModelSettings, ReviewMode, ReviewPolicy, ScriptStep
+from agentrun.contracts import (
+    AgentSpec,
+    ModelSettings,
+    ReviewMode,
+    ReviewPolicy,
+    ScriptedOptions,
+    ScriptStep,
+)
 from agentrun.contracts.names import SEARCH_ATTRIBUTES
 from agentrun.contracts.runs import RunRequest
 from agentrun.contracts.states import RunState
@@ -63,7 +70,7 @@ def agent(steps: int) -> AgentDefinition:
         name=f"steps-{steps}",
         version="1",
         system_prompt="Look up every key, then report the last value.",
-        model=ModelSettings(script=tuple(script)),
+        model=ModelSettings(scripted=ScriptedOptions(script=tuple(script))),
         tools=(LOOKUP.contract,),
         max_steps=steps + 1,
         review=ReviewPolicy(mode=ReviewMode.NEVER, sample_rate=0.0),

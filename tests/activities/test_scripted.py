@@ -6,7 +6,7 @@ import pytest
 
 from agentrun.activities.providers import ModelProviderError, ModelRequest, ScriptedProvider
 from agentrun.activities.providers.scripted import render
-from agentrun.contracts.agents import AgentSpec, ModelSettings, ScriptStep
+from agentrun.contracts.agents import AgentSpec, ModelSettings, ScriptedOptions, ScriptStep
 from agentrun.contracts.model import Message, ToolCallRequest
 
 SPEC = AgentSpec(
@@ -14,9 +14,11 @@ SPEC = AgentSpec(
     version="1",
     system_prompt="You are a test.",
     model=ModelSettings(
-        script=(
-            ScriptStep(tool="lookup", args={"id": "{{input.id}}", "n": "{{input.n}}"}),
-            ScriptStep(final={"email": "{{tools.lookup.email}}", "note": "id={{input.id}}"}),
+        scripted=ScriptedOptions(
+            script=(
+                ScriptStep(tool="lookup", args={"id": "{{input.id}}", "n": "{{input.n}}"}),
+                ScriptStep(final={"email": "{{tools.lookup.email}}", "note": "id={{input.id}}"}),
+            )
         )
     ),
 )

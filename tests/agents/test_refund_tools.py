@@ -219,7 +219,7 @@ def test_the_sample_gates_each_side_effect_before_it_happens() -> None:
     assert gated == {"issue_refund", "send_email"}
     irreversible = {t.name for t in spec.tools if t.side_effect is not SideEffect.NONE}
     assert irreversible - gated == {"add_order_note"}  # internal and idempotent
-    script = spec.model.script
+    script = spec.model.scripted.script
     assert [s.tool for s in script if s.tool] == [
         "lookup_order",
         "get_shipping_status",

@@ -13,6 +13,7 @@ from agentrun.contracts.agents import (
     ModelSettings,
     ReviewMode,
     ReviewPolicy,
+    ScriptedOptions,
     ScriptStep,
 )
 from agentrun.contracts.policy import PolicyDocument
@@ -40,7 +41,9 @@ def agent(**spec_fields: object) -> AgentDefinition:
         "version": "1",
         "system_prompt": "x",
         "model": ModelSettings(
-            script=(ScriptStep(tool="echo", args={"key": "k"}), ScriptStep(final={"ok": True}))
+            scripted=ScriptedOptions(
+                script=(ScriptStep(tool="echo", args={"key": "k"}), ScriptStep(final={"ok": True}))
+            )
         ),
         "tools": tuple(t.contract for t in tools),
         **spec_fields,
@@ -117,13 +120,19 @@ def test_an_agent_that_can_finish_registers(fields: dict[str, object]) -> None:
 
 
 def test_a_scripted_tool_the_agent_does_not_have_is_named() -> None:
-    script = ModelSettings(script=(ScriptStep(tool="send_mail"), ScriptStep(final={"ok": True})))
+    script = ModelSettings(
+        scripted=ScriptedOptions(
+            script=(ScriptStep(tool="send_mail"), ScriptStep(final={"ok": True}))
+        )
+    )
     message = refusal(agent(model=script, review=NO_REVIEW))
-    assert "model.script[0].tool: 'send_mail' is not one of its tools (echo)" in message
+    assert "model.scripted.script[0].tool: 'send_mail' is not one of its tools (echo)" in message
 
 
 def test_a_templated_tool_name_is_left_to_the_run() -> None:
-    script = ModelSettings(script=(ScriptStep(tool="{{input.key}}"), ScriptStep(final={})))
+    script = ModelSettings(
+        scripted=ScriptedOptions(script=(ScriptStep(tool="{{input.key}}"), ScriptStep(final={})))
+    )
     AgentRegistry().register(agent(model=script, review=NO_REVIEW))
 
 

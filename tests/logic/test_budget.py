@@ -1,5 +1,6 @@
 """Budgets: callers tighten, never loosen; breaches are found at the first call over the limit."""
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -72,3 +73,19 @@ def test_ledger_accumulates_and_breaches_after_the_crossing_call() -> None:
     ledger.extend()
     assert ledger.budget.max_tokens == 200
     assert ledger.spend_breach() is None
+
+
+def test_dated_snapshots_and_cached_tokens_are_priced() -> None:
+    """Providers answer with dated model names, and bill cache reads lower."""
+    mini = DEFAULT_PRICES.price_of("gpt-4o-mini-2024-07-18")
+    assert mini is not None
+    assert mini == DEFAULT_PRICES.models["gpt-4o-mini"]  # not gpt-4o's price
+    assert DEFAULT_PRICES.price_of("gpt-4o-2024-08-06") == DEFAULT_PRICES.models["gpt-4o"]
+    assert DEFAULT_PRICES.price_of("claude-sonnet-4-5-20250929") is not None
+    assert DEFAULT_PRICES.price_of("gpt-4") is None
+    full = DEFAULT_PRICES.model_cost("gpt-4o-mini", 1_000_000, 0)
+    half_cached = DEFAULT_PRICES.model_cost(
+        "gpt-4o-mini", 1_000_000, 0, cached_input_tokens=500_000
+    )
+    assert full == pytest.approx(0.15)
+    assert half_cached == pytest.approx(0.075 + 0.0375)

@@ -26,6 +26,7 @@ from agentrun.contracts.agents import (
     ModelSettings,
     ReviewMode,
     ReviewPolicy,
+    ScriptedOptions,
     ScriptStep,
     StateDeadlines,
 )
@@ -196,17 +197,19 @@ def crashy_refund_agent() -> AgentDefinition:
         version="1",
         system_prompt="Refund agent whose refund tool hangs once.",
         model=ModelSettings(
-            script=(
-                ScriptStep(tool="lookup_order", args={"order_id": "{{input.order_id}}"}),
-                ScriptStep(
-                    tool="slow_refund",
-                    args={
-                        "order_id": "{{input.order_id}}",
-                        "amount": "{{input.amount}}",
-                        "reason": "crash drill",
-                    },
-                ),
-                ScriptStep(final={"refund_id": "{{tools.slow_refund.refund_id}}"}),
+            scripted=ScriptedOptions(
+                script=(
+                    ScriptStep(tool="lookup_order", args={"order_id": "{{input.order_id}}"}),
+                    ScriptStep(
+                        tool="slow_refund",
+                        args={
+                            "order_id": "{{input.order_id}}",
+                            "amount": "{{input.amount}}",
+                            "reason": "crash drill",
+                        },
+                    ),
+                    ScriptStep(final={"refund_id": "{{tools.slow_refund.refund_id}}"}),
+                )
             )
         ),
         tools=tuple(t.contract for t in tools),
@@ -235,7 +238,7 @@ def probe_agent(
         name=name,
         version="1",
         system_prompt=f"Test agent {name}.",
-        model=ModelSettings(script=tuple(steps)),
+        model=ModelSettings(scripted=ScriptedOptions(script=tuple(steps))),
         tools=tuple(t.contract for t in tools),
         max_steps=max_steps,
         budget=budget or Budget(),

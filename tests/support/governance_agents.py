@@ -10,7 +10,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from agentrun.agents.registry import AgentDefinition, AgentRegistry, ToolContext, define_tool
-from agentrun.contracts.agents import AgentSpec, ModelSettings, ReviewMode, ReviewPolicy, ScriptStep
+from agentrun.contracts.agents import (
+    AgentSpec,
+    ModelSettings,
+    ReviewMode,
+    ReviewPolicy,
+    ScriptedOptions,
+    ScriptStep,
+)
 from agentrun.contracts.policy import PolicyDocument
 from agentrun.logic.policy import parse_policy
 
@@ -151,7 +158,7 @@ def _agent(
         name=name,
         version="1",
         system_prompt="Triage the customer's inbox.",
-        model=ModelSettings(script=script),
+        model=ModelSettings(scripted=ScriptedOptions(script=script)),
         tools=tuple(t.contract for t in TOOLS),
         review=ReviewPolicy(mode=ReviewMode.NEVER, sample_rate=0.0),
         reviewers=("alice",),

@@ -12,7 +12,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentrun.agents.registry import AgentDefinition, AgentRegistry, ToolContext, define_tool
-from agentrun.contracts.agents import AgentSpec, ModelSettings, ReviewMode, ReviewPolicy, ScriptStep
+from agentrun.contracts.agents import (
+    AgentSpec,
+    ModelSettings,
+    ReviewMode,
+    ReviewPolicy,
+    ScriptedOptions,
+    ScriptStep,
+)
 from agentrun.contracts.tools import RetrySpec, SideEffect
 
 # key -> what ``hostile_read`` returns for the run whose input names that key.
@@ -72,15 +79,17 @@ def hostile_agent() -> AgentDefinition:
         version="1",
         system_prompt="Read one report and pass it on.",
         model=ModelSettings(
-            script=(
-                ScriptStep(tool=TOOL, args={"key": "{{input.key}}"}),
-                ScriptStep(
-                    final={
-                        "value": "{{tools.hostile_read.value}}",
-                        "count": "{{tools.hostile_read.count}}",
-                        "tags": "{{tools.hostile_read.tags}}",
-                    }
-                ),
+            scripted=ScriptedOptions(
+                script=(
+                    ScriptStep(tool=TOOL, args={"key": "{{input.key}}"}),
+                    ScriptStep(
+                        final={
+                            "value": "{{tools.hostile_read.value}}",
+                            "count": "{{tools.hostile_read.count}}",
+                            "tags": "{{tools.hostile_read.tags}}",
+                        }
+                    ),
+                )
             )
         ),
         tools=tuple(t.contract for t in tools),

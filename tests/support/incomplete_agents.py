@@ -6,7 +6,7 @@ Loaded by name in CLI tests: registering it must fail, naming the fields to fix.
 from pydantic import BaseModel
 
 from agentrun.agents.registry import AgentDefinition, AgentRegistry
-from agentrun.contracts.agents import AgentSpec, ModelSettings, ScriptStep
+from agentrun.contracts.agents import AgentSpec, ModelSettings, ScriptedOptions, ScriptStep
 
 
 class Question(BaseModel):
@@ -18,6 +18,6 @@ def register(registry: AgentRegistry) -> None:
         name="hello",
         version="1",
         system_prompt="Answer.",
-        model=ModelSettings(script=(ScriptStep(final={"answer": "hi"}),)),
+        model=ModelSettings(scripted=ScriptedOptions(script=(ScriptStep(final={"answer": "hi"}),))),
     )
     registry.register(AgentDefinition(spec=spec, input_model=Question, tools=()))

@@ -1,7 +1,10 @@
 """The model activity: append new messages, call the provider, store and return its decision."""
 
+import asyncio
+import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
 
 import structlog
 from opentelemetry.trace import Tracer
@@ -13,13 +16,19 @@ from agentrun.activities.conversation import ConversationGap, ConversationStore
 from agentrun.activities.errors import first_problem
 from agentrun.activities.providers.base import ModelProvider, ModelProviderError, ModelRequest
 from agentrun.activities.record import RunRecorder
-from agentrun.agents.registry import AgentDefinition, AgentRegistry, RegistryError
+from agentrun.agents.registry import (
+    AgentDefinition,
+    AgentRegistry,
+    RegistryError,
+    ToolDefinition,
+)
 from agentrun.contracts.model import (
     Message,
     ModelCallInput,
     ModelCallResult,
     ModelDecision,
     TokenUsage,
+    ToolCallRequest,
 )
 from agentrun.contracts.names import ACTIVITY_MODEL_CALL, ErrorType
 from agentrun.contracts.pricing import PriceTable
@@ -27,6 +36,8 @@ from agentrun.observability.metrics import ModelInstruments, PerWorker
 from agentrun.observability.tracing import activity_tracer, chat_span, record_chat_response
 
 log = structlog.get_logger(__name__)
+
+HEARTBEAT_EVERY_S = 5.0
 
 
 class ModelActivities:
@@ -92,10 +103,12 @@ class ModelActivities:
                 str(err), type=ErrorType.UNKNOWN_AGENT, non_retryable=True
             ) from None
         spec = definition.spec
-        provider = self._providers.get(spec.model.provider)
+        provider_name = call.provider or spec.model.provider
+        model = call.model or spec.model.model
+        provider = self._providers.get(provider_name)
         if provider is None:
             raise ApplicationError(
-                f"model provider {spec.model.provider!r} is not configured on this worker",
+                f"model provider {provider_name!r} is not configured on this worker",
                 type=ErrorType.MODEL_ERROR,
                 non_retryable=True,
             )
@@ -103,43 +116,97 @@ class ModelActivities:
         # loading the conversation too: a run whose conversation is gone shows it in its trace.
         try:
             with chat_span(
-                self._tracer, provider=provider.name, model=spec.model.model, agent=spec.name
+                self._tracer, provider=provider.name, model=model, agent=spec.name
             ) as span:
                 messages = await self._conversation(call)
-                response = await provider.complete(
-                    ModelRequest(spec=spec, messages=messages, turn=call.turn)
-                )
+                async with heartbeating():
+                    response = await provider.complete(
+                        ModelRequest(spec=spec, messages=messages, turn=call.turn, model=model)
+                    )
                 record_chat_response(span, response.model, response.usage)
         except ModelProviderError as err:
             log.warning("model call failed", run_id=call.run_id, error=str(err))
-            raise ApplicationError(
-                str(err), type=ErrorType.MODEL_ERROR, non_retryable=not err.retryable
-            ) from err
+            raise provider_failure(err) from err
         reply = Message(
             role="assistant", content=response.content, tool_calls=response.decision.tool_calls
         )
         await self._store.put(call.run_id, len(messages), [reply])
         usage = response.usage
-        cost = self._prices.model_cost(response.model, usage.input_tokens, usage.output_tokens)
+        cost = self._prices.model_cost(
+            response.model, usage.input_tokens, usage.output_tokens, usage.cached_input_tokens
+        )
         if cost is None:
             log.warning("model has no price; cost counted as 0", model=response.model)
         self._metrics.get().record(spec.name, response.model, usage, cost)
         await self._record(
-            call,
-            provider=spec.model.provider,
-            model=response.model,
-            usage=usage,
-            cost=cost,
+            call, provider=provider_name, model=response.model, usage=usage, cost=cost,
             started=started,
-        )
+        )  # fmt: skip
         _check_answer(definition, response.decision)
         return ModelCallResult(
-            decision=response.decision,
+            decision=checked_calls(definition, response.decision),
             usage=response.usage,
             model=response.model,
             conversation_length=len(messages) + 1,
             cost_usd=cost or 0.0,
         )
+
+
+def provider_failure(err: ModelProviderError) -> ApplicationError:
+    """How a provider's failure is retried: as the provider classified it, after the delay it
+    asked for (``Retry-After``), and never when the prompt no longer fits the context."""
+    return ApplicationError(
+        str(err),
+        type=ErrorType.CONTEXT_OVERFLOW if err.context_overflow else ErrorType.MODEL_ERROR,
+        non_retryable=not err.retryable,
+        next_retry_delay=timedelta(seconds=err.retry_after) if err.retry_after else None,
+    )
+
+
+@contextlib.asynccontextmanager
+async def heartbeating() -> AsyncIterator[None]:
+    """Heartbeat while a model answers: a worker that dies mid-call is noticed within the
+    activity's heartbeat timeout, not at the end of its two-minute start-to-close timeout."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(HEARTBEAT_EVERY_S)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def checked_calls(definition: AgentDefinition, decision: ModelDecision) -> ModelDecision:
+    """The model's tool calls, each with the reason its arguments cannot be used, if any.
+
+    Arguments are checked against the tool's params model here, where the model is: a call that
+    does not fit goes back to the model as a tool error it can correct (each correction a step
+    of the run's budget), and never reaches the tool. A tool the agent does not have is left to
+    the run's policy, which denies it."""
+    if not decision.tool_calls:
+        return decision
+    tools = {tool.contract.name: tool for tool in definition.tools}
+    calls = tuple(_checked(call, tools.get(call.tool)) for call in decision.tool_calls)
+    return decision.model_copy(update={"tool_calls": calls})
+
+
+def _checked(call: ToolCallRequest, tool: ToolDefinition | None) -> ToolCallRequest:
+    if call.error is not None or tool is None:
+        return call
+    try:
+        tool.params_model.model_validate(call.args)
+    except ValidationError as err:
+        field, message = first_problem(err, "arguments")
+        return call.model_copy(
+            update={"error": f"{field}: {message} (call {call.tool} again, fixed)"}
+        )
+    return call
 
 
 def _check_answer(definition: AgentDefinition, decision: ModelDecision) -> None:

@@ -6,7 +6,7 @@ workflow acts on); prompts, tool schemas and the model script stay on the worker
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
@@ -17,6 +17,7 @@ from temporalio import activity
 from agentrun.activities.errors import first_problem
 from agentrun.activities.record import RunRecorder
 from agentrun.agents.registry import AgentRegistry, RegistryError
+from agentrun.contracts.agents import split_model
 from agentrun.contracts.names import ACTIVITY_PREPARE_RUN
 from agentrun.contracts.prepare import InputProblem, PrepareInput, PrepareResult
 from agentrun.contracts.runs import MAX_INPUT_BYTES
@@ -31,11 +32,13 @@ class PrepareActivities:
         recorder: RunRecorder | None = None,
         sessions: Callable[[], Session] | None = None,
         grant_keys: dict[str, str] | None = None,
+        providers: Collection[str] = ("scripted",),
     ) -> None:
         self._registry = registry
         self._recorder = recorder
         self._sessions = sessions
         self._grant_keys = grant_keys
+        self._providers = providers
 
     @activity.defn(name=ACTIVITY_PREPARE_RUN)
     async def prepare_run(self, request: PrepareInput) -> PrepareResult:
@@ -87,4 +90,17 @@ class PrepareActivities:
         except ValidationError as err:
             field, msg = first_problem(err, "input")
             return PrepareResult(problem=InputProblem(field=field, message=f"{field}: {msg}"))
-        return PrepareResult(plan=definition.spec.plan(), input=validated.model_dump(mode="json"))
+        plan = definition.spec.plan()
+        if request.model is not None:
+            provider, model = split_model(request.model)
+            plan = plan.model_copy(update={"provider": provider, "model": model})
+        if plan.provider not in self._providers:
+            served = ", ".join(sorted(self._providers))
+            return PrepareResult(
+                problem=InputProblem(
+                    field="model",
+                    message=f"model: provider {plan.provider!r} is not served by this worker "
+                    f"(it serves {served}; a provider needs its API key, e.g. OPENAI_API_KEY)",
+                )
+            )
+        return PrepareResult(plan=plan, input=validated.model_dump(mode="json"))

@@ -186,8 +186,8 @@ def completion_problems(spec: AgentSpec) -> list[str]:
     tools = {t.name for t in spec.tools}
     known = ", ".join(sorted(tools)) or "none"
     problems = [
-        f"model.script[{index}].tool: {step.tool!r} is not one of its tools ({known})"
-        for index, step in enumerate(spec.model.script)
+        f"model.scripted.script[{index}].tool: {step.tool!r} is not one of its tools ({known})"
+        for index, step in enumerate(spec.model.scripted.script)
         if step.tool is not None and not is_template(step.tool) and step.tool not in tools
     ]
     problems += [

@@ -31,6 +31,7 @@ from agentrun.cli.common import (
     AddressOpt,
     CliError,
     JsonOpt,
+    ModelOpt,
     NamespaceOpt,
     build_settings,
     decision_from_options,
@@ -78,6 +79,7 @@ REQUEST_OPTIONS = {
     "tenant_id": "--tenant",
     "user_id": "--user",
     "request_id": "--request-id",
+    "model": "--model",
 }
 
 
@@ -120,6 +122,7 @@ def run(
         ),
     ] = "{}",
     version: Annotated[str | None, typer.Option("--version", help="Agent version.")] = None,
+    model: ModelOpt = None,
     tenant: Annotated[str | None, typer.Option("--tenant", help="Tenant id.")] = None,
     user: Annotated[str | None, typer.Option("--user", help="User id.")] = None,
     request_id: Annotated[
@@ -161,6 +164,7 @@ def run(
         "input": read_json_object(input_json, "--input"),
         "version": version,
         "request_id": request_id,
+        "model": model,
     }
     if tenant is not None:
         fields["tenant_id"] = tenant

@@ -19,6 +19,7 @@ from rich.console import Console
 from temporalio.service import RPCError
 
 from agentrun.client import AgentRunClient, AgentRunError
+from agentrun.contracts.agents import split_model
 from agentrun.contracts.review import Decision, ReviewDecision
 from agentrun.contracts.runs import Failure, RunStatus
 from agentrun.converter import data_converter
@@ -60,6 +61,16 @@ NamespaceOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        help="Another model for this run, as provider:model (openai:gpt-4o-mini, "
+        "anthropic:claude-sonnet-4-5, scripted:scripted-1); the worker needs that provider's "
+        "API key (OPENAI_API_KEY, ANTHROPIC_API_KEY; *_BASE_URL for a compatible server).",
+        show_default=False,
+    ),
+]
 PortOpt = Annotated[int, typer.Option("--port", help="gRPC port of the dev server.")]
 UiPortOpt = Annotated[int, typer.Option("--ui-port", help="Web UI port of the dev server.")]
 DbFileOpt = Annotated[
@@ -70,6 +81,17 @@ DbFileOpt = Annotated[
         dir_okay=False,
     ),
 ]
+
+
+def checked_model(model: str | None) -> str | None:
+    """``--model`` as provider:model, refused in one line before anything starts."""
+    if model is None:
+        return None
+    try:
+        split_model(model)
+    except ValueError as err:
+        raise CliError(f"--model: {err}") from None
+    return model
 
 
 def build_settings(address: str | None = None, namespace: str | None = None) -> Settings:

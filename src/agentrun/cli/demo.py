@@ -133,11 +133,15 @@ async def approve(client: AgentRunClient, status: RunStatus, comment: str) -> st
     return f"{pending.tool or pending.kind} approved by {reviewer} → {ack.next_state}"
 
 
-async def drive(client: AgentRunClient, run: DemoRun, run_id: str) -> None:
+async def drive(
+    client: AgentRunClient, run: DemoRun, run_id: str, model: str | None = None
+) -> None:
     """Move one sample run to where the demo leaves it; errors are kept, not raised."""
     try:
         run.run_id = await client.start(
-            RunRequest(agent=DEMO_AGENT, input=run.input, user_id="demo", request_id=run_id)
+            RunRequest(
+                agent=DEMO_AGENT, input=run.input, user_id="demo", request_id=run_id, model=model
+            )
         )
         if run.ends_by_policy:
             run.status = await wait_for(client, run.run_id, lambda s: s.state.terminal, "its end")
@@ -203,6 +207,7 @@ async def run_demo(
     db_file: Path | None,
     json_output: bool,
     console: Console,
+    model: str | None = None,
 ) -> None:
     server = DevServer.from_settings(settings, port=port, ui_port=ui_port, db_file=db_file)
     settings = settings.model_copy(update={"temporal_address": server.address})
@@ -210,7 +215,7 @@ async def run_demo(
     log_path = settings.data_dir / WORKER_LOG
     with log_path.open("a", encoding="utf-8") as log_file:
         log_to(log_file, settings)
-        await _demo(settings, server, json_output, console, log_path)
+        await _demo(settings, server, json_output, console, log_path, model=model)
 
 
 def log_to(log_file: TextIO, settings: Settings) -> None:
@@ -224,7 +229,13 @@ def log_to(log_file: TextIO, settings: Settings) -> None:
 
 
 async def _demo(
-    settings: Settings, server: DevServer, json_output: bool, console: Console, log_path: Path
+    settings: Settings,
+    server: DevServer,
+    json_output: bool,
+    console: Console,
+    log_path: Path,
+    *,
+    model: str | None,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -250,7 +261,7 @@ async def _demo(
             await ensure_retention_schedule(client.temporal, settings.task_queue)
         runs = demo_runs()
         prefix = f"demo-{invocation_id()}"
-        driving = asyncio.gather(*(drive(client, r, f"{prefix}-{r.key}") for r in runs))
+        driving = asyncio.gather(*(drive(client, r, f"{prefix}-{r.key}", model) for r in runs))
         stopping = asyncio.create_task(stop.wait())
         watched: set[asyncio.Future[Any]] = {driving, worker_task, stopping}
         await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)

@@ -18,10 +18,12 @@ from agentrun.cli.common import (
     CliError,
     DbFileOpt,
     JsonOpt,
+    ModelOpt,
     NamespaceOpt,
     PortOpt,
     UiPortOpt,
     build_settings,
+    checked_model,
     emit_json,
     err_console,
     guarded,
@@ -146,6 +148,7 @@ def demo(
     port: PortOpt = DEFAULT_PORT,
     ui_port: UiPortOpt = DEFAULT_UI_PORT,
     db_file: DbFileOpt = None,
+    model: ModelOpt = None,
     address: AddressOpt = None,
     namespace: NamespaceOpt = None,
     json_output: JsonOpt = False,
@@ -153,7 +156,8 @@ def demo(
     """Start a dev server, a worker and sample refund runs; keep them up until Ctrl-C.
 
     The server keeps its runs in a SQLite file, so runs left waiting survive a restart. It
-    listens on 127.0.0.1:PORT whatever --address says.
+    listens on 127.0.0.1:PORT whatever --address says. With --model the sample agent runs on
+    that model (e.g. openai:gpt-4o-mini) instead of its offline script.
     """
     from agentrun.cli.demo import run_demo  # noqa: PLC0415 -- heavy; demo only
 
@@ -166,5 +170,6 @@ def demo(
             db_file=db_file,
             json_output=json_output,
             console=out,
+            model=checked_model(model),
         )
     )

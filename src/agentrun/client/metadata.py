@@ -26,6 +26,7 @@ IDEMPOTENT_FIELDS = {
     "tenant_id": "tenant",
     "user_id": "user",
     "budget": "budget",
+    "model": "model",
 }
 MEMO_DIGEST = "request_digest"
 MEMO_FIELDS = "request_fields"

@@ -10,6 +10,7 @@ from agentrun.contracts.agents import (
     ModelSettings,
     ReviewMode,
     ReviewPolicy,
+    ScriptedOptions,
     ScriptStep,
     StateDeadlines,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "RunState",
     "RunStatus",
     "ScriptStep",
+    "ScriptedOptions",
     "SideEffect",
     "StateDeadlines",
     "TokenUsage",

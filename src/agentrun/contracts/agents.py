@@ -3,6 +3,7 @@
 See docs/agents.md.
 """
 
+import re
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -44,14 +45,62 @@ class ScriptStep(BaseModel):
         return self
 
 
+# The providers agentrun ships; a worker serves those it can configure (docs/agents.md).
+PROVIDERS = ("scripted", "openai", "anthropic")
+MODEL_PATTERN = r"^[a-z][a-z0-9_-]{0,31}:\S{1,200}$"
+_MODEL = re.compile(r"([a-z][a-z0-9_-]{0,31}):(\S{1,200})")
+
+
+def split_model(text: str) -> tuple[str, str]:
+    """``openai:gpt-4o-mini`` -> (provider, model); the model may hold colons (``llama3:8b``).
+
+    Only the form is checked here: which providers a worker serves is the worker's to say."""
+    match = _MODEL.fullmatch(text)
+    if match is None:
+        raise ValueError(
+            f"{text[:80]!r} is not provider:model (e.g. openai:gpt-4o-mini, "
+            f"anthropic:claude-sonnet-4-5, scripted:scripted-1; providers: {', '.join(PROVIDERS)})"
+        )
+    return match.group(1), match.group(2)
+
+
+class ScriptedOptions(BaseModel):
+    """The scripted provider's own options: what the offline, deterministic model answers. An
+    agent with a real model may keep a script too, to run offline (``--model scripted:...``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    script: tuple[ScriptStep, ...] = ()
+
+
 class ModelSettings(BaseModel):
+    """Which model an agent calls, as ``provider:model`` text or these fields."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     provider: str = "scripted"
     model: str = "scripted-1"
     temperature: float = 0.0
-    max_output_tokens: int = 1024
-    script: tuple[ScriptStep, ...] = ()
+    max_output_tokens: int = Field(default=1024, ge=1)
+    scripted: ScriptedOptions = ScriptedOptions()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: object) -> object:
+        if isinstance(value, str):
+            provider, model = split_model(value)
+            return {"provider": provider, "model": model}
+        return value
+
+    @model_validator(mode="after")
+    def _known_provider(self) -> "ModelSettings":
+        split_model(self.ref)
+        return self
+
+    @property
+    def ref(self) -> str:
+        """``provider:model``, as agents, run requests and the CLI name a model."""
+        return f"{self.provider}:{self.model}"
 
 
 class ReviewMode(StrEnum):

@@ -18,6 +18,9 @@ class ToolCallRequest(BaseModel):
     call_id: str
     tool: str
     args: dict[str, Any] = Field(default_factory=dict)
+    # Why the arguments cannot be used (not JSON, or not what the tool's params model accepts),
+    # found by the model activity: the run sends this back to the model instead of calling.
+    error: str | None = None
 
 
 class Message(BaseModel):
@@ -35,6 +38,8 @@ class Message(BaseModel):
 class TokenUsage(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
+    # Of the input tokens, those the provider served from its prompt cache (billed lower).
+    cached_input_tokens: int = 0
 
     @property
     def total(self) -> int:
@@ -44,6 +49,7 @@ class TokenUsage(BaseModel):
         return TokenUsage(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
+            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
         )
 
 
@@ -65,6 +71,10 @@ class ModelCallInput(BaseModel):
     turn: int
     start_index: int
     new_messages: tuple[Message, ...]
+    # The run's model (its plan's, a per-run override included); None: the agent's own (runs
+    # that began before runs could choose their model).
+    provider: str | None = None
+    model: str | None = None
 
 
 class ModelCallResult(BaseModel):

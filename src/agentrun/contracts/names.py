@@ -58,6 +58,7 @@ class ErrorType:
     NOT_RETRIED: Final = "NonIdempotentNotRetried"
     UNKNOWN_AGENT: Final = "UnknownAgent"
     MODEL_ERROR: Final = "ModelError"
+    CONTEXT_OVERFLOW: Final = "ContextOverflow"  # the prompt exceeds the model's context window
     CONVERSATION_MISSING: Final = "ConversationMissing"
     STORE_DISABLED: Final = "StoreDisabled"  # AGENTRUN_STORE_ENABLED=false
     PURGE_REFUSED: Final = "PurgeRefused"  # a retention purge as of a future time

@@ -15,6 +15,8 @@ class PrepareInput(BaseModel):
     # The run as it starts: its record is created here, before any tool or model call writes
     # rows that refer to it (a local activity's input is not kept in history).
     status: RunStatus | None = None
+    # The run's own model (provider:model) instead of the agent's, when the request asks.
+    model: str | None = None
 
 
 class InputProblem(BaseModel):

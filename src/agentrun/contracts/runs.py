@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentrun.contracts.agents import Budget
+from agentrun.contracts.agents import MODEL_PATTERN, Budget
 from agentrun.contracts.governance import GovernanceEvent
 from agentrun.contracts.model import TokenUsage
 from agentrun.contracts.review import PendingReview, RejectedReview, ReviewRecord
@@ -31,6 +31,9 @@ class RunRequest(BaseModel):
     request_id: str | None = Field(default=None, min_length=1, max_length=200)
     # A caller may tighten the agent's budget for this run, never loosen it.
     budget: Budget | None = None
+    # Another model for this run, as provider:model (e.g. openai:gpt-4o-mini); recorded in the
+    # run's plan and status like its version.
+    model: str | None = Field(default=None, pattern=MODEL_PATTERN)
     # A signed start grant (``agentrun.logic.grants``), required when auth is on.
     grant: str | None = Field(default=None, min_length=1, max_length=4096)
 
@@ -59,6 +62,8 @@ class RunStatus(BaseModel):
     run_id: str
     agent: str
     version: str | None = None
+    # The model the run calls, provider:model (None until PREPARING has resolved it).
+    model: str | None = None
     tenant_id: str
     user_id: str
     request_id: str

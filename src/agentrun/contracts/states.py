@@ -47,6 +47,8 @@ class FailureCategory(StrEnum):
     TOOL_ERROR_EXHAUSTED = "tool_error_exhausted"
     CONTRACT_VIOLATION = "contract_violation"
     MODEL_ERROR = "model_error"
+    # The conversation no longer fits the model's context window: no retry can help.
+    CONTEXT_OVERFLOW = "context_overflow"
     BUDGET_EXCEEDED = "budget_exceeded"
     LOOP_DETECTED = "loop_detected"
     REVIEW_REJECTED = "review_rejected"

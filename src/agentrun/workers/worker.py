@@ -2,7 +2,8 @@
 
 import asyncio
 import gc
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from agentrun.activities.conversation import ConversationStore
 from agentrun.activities.model import ModelActivities
 from agentrun.activities.prepare import PrepareActivities
-from agentrun.activities.providers import ScriptedProvider
+from agentrun.activities.providers.serve import serve_providers, warn_unserved
 from agentrun.activities.record import RecordActivities, RunRecorder
 from agentrun.activities.retention import RetentionActivities
 from agentrun.activities.tools import build_tool_activities
@@ -153,6 +154,7 @@ def build_worker(
     *,
     tracer_provider: TracerProvider | None = None,
     migrate_store: bool = False,
+    environ: Mapping[str, str] | None = None,
 ) -> AgentRunWorker:
     """The worker; spans go to ``tracer_provider``, else to the global provider (if any)."""
     registry = registry or build_registry(settings)
@@ -173,15 +175,20 @@ def build_worker(
     store = ConversationStore(writer)
     recorder = RunRecorder(writer) if engine is not None else None
     prices = load_prices(settings)
+    # Hosted providers are configured by their SDKs' own variables (OPENAI_API_KEY, ...).
+    served = serve_providers(os.environ if environ is None else environ)
+    warn_unserved(registry, served)
     prepare = PrepareActivities(
         registry,
         recorder,
         session_factory(engine) if engine is not None else None,
         grant_keys=public_keys(settings) if settings.auth_required else None,
+        providers=tuple(served.providers),
     )
     tracer = tracer_provider.get_tracer(TRACER_NAME) if tracer_provider else None
-    providers = {ScriptedProvider.name: ScriptedProvider()}
-    model = ModelActivities(registry, store, providers, prices, tracer=tracer, recorder=recorder)
+    model = ModelActivities(
+        registry, store, served.providers, prices, tracer=tracer, recorder=recorder
+    )
     record = RecordActivities(recorder)
     retention = RetentionActivities(session_factory(engine) if engine is not None else None)
     return AgentRunWorker(

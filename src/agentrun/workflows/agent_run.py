@@ -46,11 +46,18 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.workflows import calls
     from agentrun.workflows.errors import RunFailure
     from agentrun.workflows.guardrails import Guardrails, check_start_grant, describe
-    from agentrun.workflows.options import MODEL_RETRY, MODEL_TIMEOUT
+    from agentrun.workflows.options import MODEL_HEARTBEAT_TIMEOUT, MODEL_RETRY, MODEL_TIMEOUT
     from agentrun.workflows.review import Verdict
     from agentrun.workflows.run_base import AgentRunBase
     from agentrun.workflows.tools import ToolRunner
     from agentrun.workflows.trace import run_trace_id
+
+
+# The model activity's failure types that are a category of their own; any other is model_error.
+MODEL_FAILURES = {
+    ErrorType.CONTRACT_VIOLATION: FailureCategory.CONTRACT_VIOLATION,
+    ErrorType.CONTEXT_OVERFLOW: FailureCategory.CONTEXT_OVERFLOW,
+}
 
 
 @workflow.defn(name=AGENT_RUN_WORKFLOW, failure_exception_types=[ValidationError])
@@ -240,20 +247,21 @@ class AgentRunWorkflow(AgentRunBase):
                     turn=self._step,
                     start_index=self._conversation_length,
                     new_messages=tuple(messages),
+                    provider=spec.provider,
+                    model=spec.model,
                 ),
                 result_type=ModelCallResult,
                 start_to_close_timeout=MODEL_TIMEOUT,
                 schedule_to_close_timeout=self._execution_time_left(),
+                heartbeat_timeout=MODEL_HEARTBEAT_TIMEOUT,
                 retry_policy=MODEL_RETRY,
                 summary=f"{spec.provider}:{spec.model} step {self._step}",
             )
         except ActivityError as err:
             cause = err.cause
-            broken = (
-                isinstance(cause, ApplicationError) and cause.type == ErrorType.CONTRACT_VIOLATION
-            )
+            kind = (cause.type if isinstance(cause, ApplicationError) else None) or ""
             raise RunFailure(
-                FailureCategory.CONTRACT_VIOLATION if broken else FailureCategory.MODEL_ERROR,
+                MODEL_FAILURES.get(kind, FailureCategory.MODEL_ERROR),
                 f"model call failed: {cause or err}",
             ) from None
         self._conversation_length = result.conversation_length
@@ -269,6 +277,9 @@ class AgentRunWorkflow(AgentRunBase):
                 f"tool {call.tool!r} is not allowed for {spec.ref}; allowed: {allowed}",
                 field="tool",
             )
+        if call.error is not None:  # arguments the tool cannot take: back to the model
+            assert self._tools is not None  # noqa: S101 -- set in _prepare
+            return self._tools.refuse_arguments(self._step, index, call)
         if self._loops.record(call.tool, call.args):
             raise RunFailure(
                 FailureCategory.LOOP_DETECTED,

@@ -32,7 +32,11 @@ async def prepare(request: RunRequest, status: RunStatus) -> PrepareResult:
         prepared: PrepareResult = await workflow.execute_local_activity(
             ACTIVITY_PREPARE_RUN,
             PrepareInput(
-                agent=request.agent, version=request.version, input=request.input, status=status
+                agent=request.agent,
+                version=request.version,
+                input=request.input,
+                status=status,
+                model=request.model,
             ),
             result_type=PrepareResult,
             schedule_to_close_timeout=PREPARE_TIMEOUT,

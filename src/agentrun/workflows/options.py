@@ -23,6 +23,9 @@ PREPARE_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximu
 # One model call. The model activity raises its permanent errors with non_retryable=True; the
 # run's remaining EXECUTING time caps the whole call, retries included.
 MODEL_TIMEOUT = timedelta(minutes=2)
+# The model activity heartbeats every 5 s while it waits for an answer: a worker that dies
+# mid-call is noticed after this, not at the end of MODEL_TIMEOUT.
+MODEL_HEARTBEAT_TIMEOUT = timedelta(seconds=20)
 MODEL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(seconds=30),

@@ -91,6 +91,27 @@ class ToolRunner:
         assert contract is not None  # noqa: S101 -- the allow-list was checked by the caller
         return await self._invoke(contract, _Call(request, step, index, approved_by))
 
+    def refuse_arguments(self, step: int, index: int, request: ToolCallRequest) -> Message:
+        """A call whose arguments the model activity found unusable: no activity, no attempt;
+        the model gets the reason back as the tool's answer, and the call is on the record."""
+        contract = self._spec.tool(request.tool)
+        assert contract is not None  # noqa: S101 -- the allow-list was checked by the caller
+        assert request.error is not None  # noqa: S101 -- only refused calls come here
+        call = _Call(request, step, index, None)
+        key = f"{self._context().run_id}/{step}/{index}"
+        now = workflow.now()
+        message = f"invalid arguments: {request.error}"
+        self._record(
+            call,
+            contract,
+            key=key,
+            started=now,
+            status="error",
+            attempts=0,
+            error=("invalid_arguments", False, message),
+        )
+        return self._answer(request, {"error": message})
+
     async def _invoke(self, contract: ToolPolicy, call: _Call) -> Message:
         context = self._context()
         key = f"{context.run_id}/{call.step}/{call.index}"

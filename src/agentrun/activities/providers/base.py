@@ -14,6 +14,12 @@ class ModelRequest:
     spec: AgentSpec
     messages: list[Message]
     turn: int
+    # The model this run calls (a per-run override of the spec's); None: the spec's own.
+    model: str | None = None
+
+    @property
+    def model_name(self) -> str:
+        return self.model or self.spec.model.model
 
 
 @dataclass(frozen=True)
@@ -25,9 +31,26 @@ class ModelResponse:
 
 
 class ModelProviderError(Exception):
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    """A failed model call, classified once, here, for Temporal's retry policy: the provider
+    SDKs' own retries are off, so one place decides.
+
+    ``retry_after``: seconds the provider asked to wait (HTTP ``Retry-After``); the activity's
+    next attempt waits that long. ``context_overflow``: the conversation does not fit the
+    model's context window, its own failure category (no retry can help).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        context_overflow: bool = False,
+    ) -> None:
         super().__init__(message)
-        self.retryable = retryable
+        self.retryable = retryable and not context_overflow
+        self.retry_after = retry_after
+        self.context_overflow = context_overflow
 
 
 class ModelProvider(Protocol):

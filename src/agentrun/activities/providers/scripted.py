@@ -85,7 +85,7 @@ class ScriptedProvider:
         return self._fixed_tokens[key] + estimate_tokens(messages_text(request.messages))
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
-        script = request.spec.model.script
+        script = request.spec.model.scripted.script
         if not script:
             raise ModelProviderError(f"agent {request.spec.ref} has no script", retryable=False)
         tool_turns = sum(1 for m in request.messages if m.role == "assistant" and m.tool_calls)

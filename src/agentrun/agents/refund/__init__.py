@@ -35,6 +35,7 @@ from agentrun.contracts.agents import (
     ModelSettings,
     ReviewMode,
     ReviewPolicy,
+    ScriptedOptions,
     ScriptStep,
     StateDeadlines,
 )
@@ -178,7 +179,9 @@ def build_refund_agent(
         version=version,
         description=description,
         system_prompt=system_prompt,
-        model=ModelSettings(provider="scripted", model="scripted-1", script=REFUND_SCRIPT),
+        model=ModelSettings(
+            provider="scripted", model="scripted-1", scripted=ScriptedOptions(script=REFUND_SCRIPT)
+        ),
         tools=tuple(t.contract for t in tools),
         max_steps=REFUND_MAX_STEPS,
         # Every side effect that needs a person has its own gate before it happens (refunds above
