@@ -2,11 +2,12 @@
 
 import json
 import math
+import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from agentrun.contracts.agents import AgentSpec
-from agentrun.contracts.model import Message, ModelDecision, TokenUsage
+from agentrun.contracts.model import FinalAnswer, Message, ModelDecision, TokenUsage
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,47 @@ def fixed_prompt_text(spec: AgentSpec) -> str:
 
 def messages_text(messages: list[Message]) -> str:
     return json.dumps([m.model_dump(mode="json", exclude_defaults=True) for m in messages])
+
+
+@dataclass(frozen=True)
+class ToolSchema:
+    """A tool as a model sees it: its contract's name, description and params JSON Schema."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+def tool_schemas(spec: AgentSpec) -> list[ToolSchema]:
+    """From the tool contracts, i.e. the tools' pydantic params models: what the model is told
+    is exactly what the arguments are checked against when it answers."""
+    return [ToolSchema(t.name, t.description, t.input_schema) for t in spec.tools]
+
+
+_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+def answer_from_text(text: str) -> FinalAnswer:
+    """A model's final answer as the run's output: a JSON object when the model wrote one (as
+    agents are usually told to, fenced or not), otherwise the text as ``{"answer": text}``."""
+    fenced = _FENCE.match(text)
+    candidate = fenced.group(1) if fenced else text.strip()
+    try:
+        value = json.loads(candidate)
+    except ValueError:
+        value = None
+    return FinalAnswer(output=value if isinstance(value, dict) else {"answer": text})
+
+
+def parse_arguments(raw: str | None) -> tuple[dict[str, Any], str | None]:
+    """A tool call's arguments as the model sent them (a JSON text): the object, or ``{}`` and
+    why not, which goes back to the model as the tool's answer instead of into the tool."""
+    if raw is None or not raw.strip():
+        return {}, None
+    try:
+        value = json.loads(raw)
+    except ValueError as err:
+        return {}, f"arguments are not valid JSON ({err})"
+    if not isinstance(value, dict):
+        return {}, f"arguments must be a JSON object, not {type(value).__name__}"
+    return value, None
