@@ -247,8 +247,10 @@ class AgentRunWorkflow(AgentRunBase):
                     turn=self._step,
                     start_index=self._conversation_length,
                     new_messages=tuple(messages),
-                    provider=spec.provider,
-                    model=spec.model,
+                    # Only a run that chose its own model says which: the agent's is the default,
+                    # and history keeps no bytes it does not need.
+                    provider=spec.provider if self._request.model else None,
+                    model=spec.model if self._request.model else None,
                 ),
                 result_type=ModelCallResult,
                 start_to_close_timeout=MODEL_TIMEOUT,
