@@ -3,7 +3,8 @@
 The code blocks are read from README.md itself, so the README cannot drift from what works: the
 Python block of "Your first agent" is saved as the file it names, and the shell blocks after it
 are run in order, in an empty directory, as a newcomer would (only the ports are free ones
-instead of 7233/8233, so the test can run beside anything).
+instead of 7233/8233, so the test can run beside anything). The agent names a hosted model and
+the run is offline on its script, as the README says, so no API key is needed or used.
 """
 
 import json
@@ -77,6 +78,10 @@ def test_the_first_agent_runs_as_written(
 ) -> None:
     text = section("Your first agent")
     [module] = blocks(text, "python")
+    # The agent names a real model; the run below plays its script offline instead.
+    model = re.search(r'model="(\w+):', module)
+    assert model is not None
+    assert model.group(1) != "scripted"
     filename = re.search(r"Save this as `(\w+\.py)`", text)
     assert filename is not None
     (project / filename.group(1)).write_text(module)
@@ -88,9 +93,12 @@ def test_the_first_agent_runs_as_written(
         ["agentrun", "worker"],
         ["agentrun", "run", "weather"],
     ]
+    assert run[run.index("--model") + 1] == "scripted:scripted-1"
 
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "AGENTRUN_"))}
+    # Nothing of this machine's: no Temporal or agentrun settings, and no model provider's key.
+    mine = ("TEMPORAL_", "AGENTRUN_", "OPENAI_", "ANTHROPIC_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(mine)}
     env.update(TEMPORAL_ADDRESS=f"127.0.0.1:{port}", COLUMNS="200", PATH=f"{BIN}:/usr/bin:/bin")
 
     def spawn(extra: dict[str, str], argv: list[str], log: str) -> subprocess.Popen[str]:

@@ -22,9 +22,16 @@ from temporalio.exceptions import ApplicationError
 from agentrun.activities.errors import classify, first_problem, tool_failure
 from agentrun.activities.record import RunRecorder
 from agentrun.agents.registry import AgentRegistry, ToolContext, ToolDefinition
-from agentrun.contracts.names import ErrorType, tool_activity_name
+from agentrun.contracts.names import ErrorType
 from agentrun.contracts.pricing import PriceTable
-from agentrun.contracts.tools import ToolContract, ToolInput, ToolMetadata, ToolOutput, ToolStatus
+from agentrun.contracts.tools import (
+    ToolContract,
+    ToolInput,
+    ToolMetadata,
+    ToolOutput,
+    ToolStatus,
+    activity_type,
+)
 from agentrun.logic.retry import ErrorClass, activity_options, effective_error
 from agentrun.observability.metrics import PerWorker, ToolInstruments
 from agentrun.observability.tracing import ToolAttempt, activity_tracer, tool_span
@@ -185,7 +192,7 @@ def build_tool_activity(
             ),
         )
 
-    return activity.defn(name=tool_activity_name(contract.name))(
+    return activity.defn(name=activity_type(contract))(
         _observed(contract, tracer, recorder, run_tool)
     )
 

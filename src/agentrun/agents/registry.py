@@ -1,15 +1,16 @@
 """The agent registry: specs plus the Python pieces (models, tool code) that cannot travel as data.
 
-Agents are registered explicitly by a module-level ``register(registry)`` function, named in the
-``AGENTRUN_AGENT_MODULES`` setting, so importing a module never mutates global state.
+Agent modules are named in the ``AGENTRUN_AGENT_MODULES`` setting; loading one calls its
+``register(registry)`` function or, when it has none, registers the ``Agent``s it defines at module
+level. Either way importing a module never mutates global state: only loading it registers.
 """
 
 import importlib
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -29,6 +30,10 @@ from agentrun.contracts.tools import (
     ToolContract,
 )
 from agentrun.errors import UserError
+
+if TYPE_CHECKING:  # the annotation only: api builds on this module
+    from agentrun.agents.api import Agent
+    from agentrun.agents.mcp import McpServer  # mcp builds ToolDefinitions, so imports this
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,9 @@ class AgentDefinition:
     # The final answer's schema, when the agent declares one: a reviewer's edit of the output
     # must validate against it (the review is refused otherwise, naming the field).
     output_model: type[BaseModel] | None = None
+    # MCP servers whose tools the agent also uses (agents/mcp.py): the worker lists them when
+    # it starts and adds them with `AgentRegistry.add_mcp_tools`.
+    mcp_servers: tuple["McpServer", ...] = ()
 
 
 class RegistryError(UserError, ValueError):
@@ -121,14 +129,19 @@ class AgentRegistry:
     _default_version: dict[str, str] = field(default_factory=dict)
     _tools: dict[str, ToolDefinition] = field(default_factory=dict)
 
-    def register(self, definition: AgentDefinition, *, default: bool = False) -> None:
+    def register(self, agent: "AgentDefinition | Agent", *, default: bool = False) -> None:
+        definition = agent if isinstance(agent, AgentDefinition) else agent.definition
         spec = definition.spec
         if definition.input_model is BaseModel or not issubclass(definition.input_model, BaseModel):
             raise RegistryError(f"{spec.ref}: input_model must be a pydantic model subclass")
         contracts = tuple(t.contract for t in definition.tools)
         if spec.tools != contracts:
             raise RegistryError(f"{spec.ref}: spec.tools must be the contracts of its tools")
-        problems = completion_problems(spec) + _example_problems(definition)
+        problems = _example_problems(definition)
+        # Scripts and policies may name MCP tools, known only once the worker has listed them:
+        # such an agent is checked when they are added (add_mcp_tools).
+        if not definition.mcp_servers:
+            problems = completion_problems(spec) + problems
         if problems:
             raise RegistryError(f"agent {spec.ref} cannot complete a run: {'; '.join(problems)}")
         for tool in definition.tools:
@@ -143,6 +156,32 @@ class AgentRegistry:
             self._tools[tool.contract.name] = tool
         if default or spec.name not in self._default_version:
             self._default_version[spec.name] = spec.version
+
+    def add_mcp_tools(
+        self, definition: AgentDefinition, tools: tuple[ToolDefinition, ...]
+    ) -> AgentDefinition:
+        """The registered agent with the tools its MCP servers listed, checked as `register`
+        checks an agent (now it can be)."""
+        spec = definition.spec
+        try:
+            spec = AgentSpec.model_validate(
+                {**dict(spec), "tools": spec.tools + tuple(t.contract for t in tools)}
+            )
+        except ValidationError as err:
+            problem = err.errors(include_url=False)[0]
+            raise RegistryError(f"agent {spec.ref}: {problem['msg']}") from None
+        problems = completion_problems(spec)
+        if problems:
+            raise RegistryError(f"agent {spec.ref} cannot complete a run: {'; '.join(problems)}")
+        for tool in tools:
+            known = self._tools.get(tool.contract.name)
+            if known is not None and known.fn is not tool.fn:
+                raise RegistryError(f"tool {tool.contract.name!r} is registered twice")
+        completed = replace(definition, spec=spec, tools=definition.tools + tools)
+        self._agents[spec.name][spec.version] = completed
+        for tool in tools:
+            self._tools[tool.contract.name] = tool
+        return completed
 
     def agent_names(self) -> list[str]:
         return sorted(self._agents)
@@ -265,13 +304,27 @@ def _example_problems(definition: AgentDefinition) -> list[str]:
 
 
 def load_agent_modules(registry: AgentRegistry, modules: Iterable[str]) -> AgentRegistry:
+    from agentrun.agents.api import Agent  # noqa: PLC0415 -- api builds on this module
+
+    registered: set[int] = set()  # an Agent one module imports from another registers once
     for module_name in modules:
         try:
             module = importlib.import_module(module_name)
         except ImportError as err:
             raise RegistryError(f"agent module {module_name!r} cannot be imported: {err}") from err
+        # A @tool is callable too, and a tool may well be named register.
         register = getattr(module, "register", None)
-        if not callable(register):
-            raise RegistryError(f"agent module {module_name!r} has no register(registry) function")
-        register(registry)
+        if callable(register) and not isinstance(register, ToolDefinition):
+            register(registry)
+            continue
+        agents = [value for value in vars(module).values() if isinstance(value, Agent)]
+        if not agents:
+            raise RegistryError(
+                f"agent module {module_name!r} has no register(registry) function and no Agent "
+                "at module level"
+            )
+        for agent in agents:
+            if id(agent) not in registered:
+                registry.register(agent)
+                registered.add(id(agent))
     return registry

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agentrun.contracts.names import TOOL_ACTIVITY_PREFIX
+
 
 class SideEffect(StrEnum):
     NONE = "none"
@@ -47,6 +49,9 @@ class ToolPolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    # The activity type the tool runs as, when it is not ``tool.<name>``: an MCP tool keeps its
+    # server's names (``tool.<server>.<tool>``), which a tool name cannot hold.
+    activity: str | None = Field(default=None, pattern=r"^tool\.\S{1,200}$")
     side_effect: SideEffect = SideEffect.NONE
     # A non-idempotent tool that deduplicates on the idempotency key may be retried; one that
     # does not is called at most once.
@@ -76,6 +81,11 @@ class ToolPolicy(BaseModel):
         if self.fallback == self.name:
             raise ValueError(f"tool {self.name!r} cannot be its own fallback")
         return self
+
+
+def activity_type(policy: "ToolPolicy") -> str:
+    """The Temporal activity type a tool is scheduled and registered as."""
+    return policy.activity or f"{TOOL_ACTIVITY_PREFIX}{policy.name}"
 
 
 class ToolContract(ToolPolicy):

@@ -3,7 +3,7 @@
 import asyncio
 import gc
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -17,8 +17,10 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from agentrun.activities.conversation import ConversationStore
+from agentrun.activities.mcp import McpSessions
 from agentrun.activities.model import ModelActivities
 from agentrun.activities.prepare import PrepareActivities
+from agentrun.activities.providers.base import ModelProvider, close_providers
 from agentrun.activities.providers.serve import serve_providers, warn_unserved
 from agentrun.activities.record import RecordActivities, RunRecorder
 from agentrun.activities.retention import RetentionActivities
@@ -134,17 +136,31 @@ def _upgrade(url: str, at: str | None, head: str | None) -> None:
 class AgentRunWorker(Worker):
     """A Temporal worker that also owns the store's writer thread (the run record's and the
     conversation's): stopping the worker writes whatever is still queued, so a graceful
-    shutdown loses no rows."""
+    shutdown loses no rows. It owns its MCP sessions too, closed once in-flight tool calls end.
+    """
 
-    def __init__(self, *args: Any, writer: BackgroundWriter, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        writer: BackgroundWriter,
+        mcp: McpSessions,
+        providers: Iterable[ModelProvider] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._writer = writer
+        self._mcp = mcp
+        self._providers = tuple(providers)
 
     async def run(self) -> None:
         try:
             await super().run()
         finally:
-            await asyncio.to_thread(self._writer.close)
+            try:
+                await asyncio.to_thread(self._writer.close)
+            finally:
+                await self._mcp.aclose()
+                await close_providers(self._providers)
 
 
 def build_worker(
@@ -186,6 +202,10 @@ def build_worker(
         providers=tuple(served.providers),
     )
     tracer = tracer_provider.get_tracer(TRACER_NAME) if tracer_provider else None
+    # Lists every declared MCP server's tools, adding them to their agents: a server the worker
+    # cannot use fails its start. After the other fallible steps, so those leave no MCP server
+    # process behind.
+    mcp = McpSessions.for_registry(registry)
     model = ModelActivities(
         registry, store, served.providers, prices, tracer=tracer, recorder=recorder
     )
@@ -194,6 +214,8 @@ def build_worker(
     return AgentRunWorker(
         client,
         writer=writer,
+        mcp=mcp,
+        providers=served.providers.values(),
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
         workflow_runner=WORKFLOW_RUNNER,

@@ -14,7 +14,6 @@ with workflow.unsafe.imports_passed_through():
 
     from agentrun.contracts.agents import RunPlan
     from agentrun.contracts.model import Message, ToolCallRequest
-    from agentrun.contracts.names import tool_activity_name
     from agentrun.contracts.tools import (
         RequestContext,
         ToolCallRecord,
@@ -22,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         ToolInput,
         ToolOutput,
         ToolPolicy,
+        activity_type,
     )
     from agentrun.logic.failures import ToolFailure, classify_tool_failure
     from agentrun.logic.retry import activity_options
@@ -124,7 +124,7 @@ class ToolRunner:
             summary += f" (fallback for {call.fallback_for})"
         try:
             output = await workflow.execute_activity(
-                tool_activity_name(contract.name),
+                activity_type(contract),
                 ToolInput(
                     tool=contract.name,
                     params=call.request.args,

@@ -1,8 +1,10 @@
 """The provider interface every model backend implements."""
 
+import contextlib
 import json
 import math
 import re
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -60,6 +62,15 @@ class ModelProvider(Protocol):
     async def complete(self, request: ModelRequest) -> ModelResponse: ...
 
 
+async def close_providers(providers: Iterable[ModelProvider]) -> None:
+    """Close what providers hold open (HTTP connection pools), for those that hold any."""
+    for provider in providers:
+        close: Callable[[], Awaitable[None]] | None = getattr(provider, "aclose", None)
+        if close is not None:
+            with contextlib.suppress(Exception):  # shutting down: nothing left to tell
+                await close()
+
+
 def estimate_tokens(text: str) -> int:
     """~4 characters per token, the usual rule of thumb for English text and JSON."""
     return max(1, math.ceil(len(text) / 4))
@@ -93,19 +104,27 @@ def tool_schemas(spec: AgentSpec) -> list[ToolSchema]:
     return [ToolSchema(t.name, t.description, t.input_schema) for t in spec.tools]
 
 
-_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+_FENCED = re.compile(r"```(?:json)?[ \t]*\n?(.*?)```", re.DOTALL)
+
+
+def _object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def answer_from_text(text: str) -> FinalAnswer:
-    """A model's final answer as the run's output: a JSON object when the model wrote one (as
-    agents are usually told to, fenced or not), otherwise the text as ``{"answer": text}``."""
-    fenced = _FENCE.match(text)
-    candidate = fenced.group(1) if fenced else text.strip()
-    try:
-        value = json.loads(candidate)
-    except ValueError:
-        value = None
-    return FinalAnswer(output=value if isinstance(value, dict) else {"answer": text})
+    """A model's final answer as the run's output: the JSON object the model wrote (as agents
+    are usually told to): the whole reply, or else its last fenced block that holds one, prose
+    around it allowed. Otherwise the text itself, as ``{"answer": text}``."""
+    found = _object(text.strip())
+    for block in reversed(_FENCED.findall(text)):
+        if found is not None:
+            break
+        found = _object(block.strip())
+    return FinalAnswer(output=found if found is not None else {"answer": text})
 
 
 def parse_arguments(raw: str | None) -> tuple[dict[str, Any], str | None]:
