@@ -42,6 +42,8 @@ from agentrun.activities.providers.base import (
     ModelResponse,
     answer_from_text,
     parse_arguments,
+    token_usage,
+    tool_call,
     tool_schemas,
 )
 from agentrun.activities.providers.serve import ProviderUnavailable
@@ -224,7 +226,7 @@ def from_reply(reply: ApiMessage, max_tokens: int) -> ModelResponse:
             texts.append(block.text)
         elif block.type == "tool_use":
             args, error = _arguments(block.input)
-            calls.append(ToolCallRequest(call_id=block.id, tool=block.name, args=args, error=error))
+            calls.append(tool_call(block.id, block.name, args, error))
     text = "".join(texts)
     if calls:
         decision = ModelDecision(tool_calls=tuple(calls))
@@ -253,11 +255,7 @@ def usage_of(reply: ApiMessage) -> TokenUsage:
     usage = reply.usage
     read = usage.cache_read_input_tokens or 0
     written = usage.cache_creation_input_tokens or 0
-    return TokenUsage(
-        input_tokens=usage.input_tokens + written + read,
-        output_tokens=usage.output_tokens,
-        cached_input_tokens=read,
-    )
+    return token_usage(usage.input_tokens + written + read, usage.output_tokens, read)
 
 
 # ----------------------------------------------------------------- failures

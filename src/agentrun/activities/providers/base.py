@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agentrun.contracts.agents import AgentSpec
-from agentrun.contracts.model import FinalAnswer, Message, ModelDecision, TokenUsage
+from agentrun.contracts.model import (
+    FinalAnswer,
+    Message,
+    ModelDecision,
+    TokenUsage,
+    ToolCallRequest,
+)
 
 
 @dataclass(frozen=True)
@@ -139,3 +145,22 @@ def parse_arguments(raw: str | None) -> tuple[dict[str, Any], str | None]:
     if not isinstance(value, dict):
         return {}, f"arguments must be a JSON object, not {type(value).__name__}"
     return value, None
+
+
+def tool_call(call_id: str, tool: str, args: dict[str, Any], error: str | None) -> ToolCallRequest:
+    """A call as history keeps it: ``error`` only when there is one, since payloads leave out
+    unset fields and a ``null`` on every call of every run would be bytes for nothing."""
+    if error is None:
+        return ToolCallRequest(call_id=call_id, tool=tool, args=args)
+    return ToolCallRequest(call_id=call_id, tool=tool, args=args, error=error)
+
+
+def token_usage(input_tokens: int, output_tokens: int, cached_input_tokens: int) -> TokenUsage:
+    """Usage as history keeps it: cached tokens only when the provider served any."""
+    if not cached_input_tokens:
+        return TokenUsage(input_tokens=input_tokens, output_tokens=output_tokens)
+    return TokenUsage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cached_input_tokens=cached_input_tokens,
+    )

@@ -52,6 +52,8 @@ from agentrun.activities.providers.base import (
     ModelResponse,
     answer_from_text,
     parse_arguments,
+    token_usage,
+    tool_call,
     tool_schemas,
 )
 from agentrun.activities.providers.serve import ProviderUnavailable
@@ -376,7 +378,7 @@ def _call(call: object, turn: int, index: int) -> ToolCallRequest:
     if isinstance(raw, dict):  # a lenient server's object instead of its JSON text
         return ToolCallRequest(call_id=call_id, tool=call.function.name, args=raw)
     args, error = parse_arguments(raw if isinstance(raw, str) else None)
-    return ToolCallRequest(call_id=call_id, tool=call.function.name, args=args, error=error)
+    return tool_call(call_id, call.function.name, args, error)
 
 
 def _usage(completion: ChatCompletion) -> TokenUsage:
@@ -384,8 +386,8 @@ def _usage(completion: ChatCompletion) -> TokenUsage:
     if usage is None:  # a server that does not count: nothing to price
         return TokenUsage()
     details = usage.prompt_tokens_details
-    return TokenUsage(
-        input_tokens=usage.prompt_tokens,
-        output_tokens=usage.completion_tokens,
-        cached_input_tokens=(details.cached_tokens or 0) if details else 0,
+    return token_usage(
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        (details.cached_tokens or 0) if details else 0,
     )
