@@ -30,14 +30,18 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
     # How long a workflow task waits for the worker that has the run cached before any worker
-    # may take it: this bounds crash-recovery time (SDK default 10 s: a run on a killed worker
-    # then waits ~12 s for another; docs/performance.md).
-    sticky_queue_timeout_s: float = Field(default=3.0, gt=0)
+    # may take it: part of what a worker crash costs a run (SDK default 10 s: a run on a killed
+    # worker then waits ~12 s for another; docs/performance.md). Shorter moves more tasks of a
+    # busy worker's runs to others, which replay them.
+    sticky_queue_timeout_s: float = Field(default=1.5, gt=0)
     max_concurrent_activities: int = Field(default=100, ge=1)
-    # Runs kept in worker memory between workflow tasks; 0 replays every task from the start
-    # (used by tests to prove replay safety). A cache smaller than the runs in flight costs about
-    # half the throughput: every task of an evicted run replays it from the start.
-    max_cached_workflows: int = Field(default=1000, ge=0)
+    # Runs kept in worker memory between workflow tasks (least recently used first out); 0
+    # replays every task from the start (used by tests to prove replay safety). A cache smaller
+    # than the runs in flight costs about half the throughput: every task of an evicted run
+    # replays it from the start. Each cached run costs ~0.2 MB, so this bounds what runs parked in
+    # review cost a worker: evicted, they cost it nothing until a reviewer answers
+    # (docs/performance.md, "Memory per parked run").
+    max_cached_workflows: int = Field(default=500, ge=0)
     # Allocations between young-generation garbage collections in a worker process (Python's
     # default is 700); 0 leaves the interpreter's collector as it is. See workers.worker.tune_gc.
     gc_threshold: int = Field(default=20_000, ge=0)

@@ -105,10 +105,12 @@ def test_demo_shows_retries_gates_and_commands_that_run_as_printed(tmp_path: Pat
         assert approved.returncode == 0, approved.stderr
         stack.wait_state(gate["run_id"], "COMPLETED")
 
-        # The demo scheduled the retention purge: ensuring it again only updates it.
-        scheduled = stack.cli("retention", "schedule", "--json")
-        assert scheduled.returncode == 0, scheduled.stderr
-        assert json.loads(scheduled.stdout)["action"] == "updated"
+        # The demo scheduled the retention purge and the reconcile sweep: ensuring them again
+        # only updates them.
+        for command in ("retention", "reconcile"):
+            scheduled = stack.cli(command, "schedule", "--json")
+            assert scheduled.returncode == 0, scheduled.stderr
+            assert json.loads(scheduled.stdout)["action"] == "updated"
 
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)

@@ -5,16 +5,19 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agentrun.activities import model, tools
 from agentrun.contracts.names import ErrorType
 from agentrun.contracts.tools import RetrySpec, SideEffect, ToolContract
 from agentrun.logic.retry import (
-    HEARTBEAT_AFTER,
+    HEARTBEAT_TIMEOUT,
     activity_options,
     classify_exception,
     classify_status,
     effective_error,
     may_retry,
 )
+from agentrun.settings import Settings
+from agentrun.workflows.options import MODEL_HEARTBEAT_TIMEOUT, MODEL_RETRY
 
 SCHEMA: dict[str, object] = {"type": "object"}
 
@@ -49,7 +52,36 @@ def test_retry_policy_follows_the_contract(contract: ToolContract) -> None:
         assert policy.maximum_attempts == 1
     else:
         assert policy.maximum_attempts == contract.retry.max_attempts
-    assert (options.heartbeat_timeout is not None) == (contract.timeout > HEARTBEAT_AFTER)
+    assert (options.heartbeat_timeout is not None) == (contract.timeout > HEARTBEAT_TIMEOUT)
+
+
+@given(contracts)
+def test_a_dead_worker_is_noticed_within_the_heartbeat_timeout_whatever_the_tools_timeout(
+    contract: ToolContract,
+) -> None:
+    """A worker killed mid-call is noticed by the heartbeat timeout, or sooner by the call's own
+    timeout: never later than HEARTBEAT_TIMEOUT, however long the tool may take."""
+    options = activity_options(contract)
+    noticed = options.heartbeat_timeout or options.start_to_close_timeout
+    assert noticed <= HEARTBEAT_TIMEOUT
+    assert noticed <= options.start_to_close_timeout
+
+
+def test_a_killed_workers_calls_are_retried_within_five_seconds() -> None:
+    """The recovery target (docs/performance.md): the heartbeat timeout, the first retry
+    interval and then the wait on the dead worker's sticky queue for the run's next workflow task
+    add up to at most 5 s, for a default tool and for the model (bench.kill_recovery measures
+    them; this keeps a change of one from silently breaking the sum)."""
+    sticky = timedelta(seconds=Settings().sticky_queue_timeout_s)
+    assert HEARTBEAT_TIMEOUT + RetrySpec().initial_interval + sticky <= timedelta(seconds=5)
+    assert MODEL_RETRY.initial_interval is not None
+    assert MODEL_HEARTBEAT_TIMEOUT + MODEL_RETRY.initial_interval + sticky <= timedelta(seconds=5)
+
+
+def test_activities_beat_several_times_per_heartbeat_timeout() -> None:
+    """A late beat or two (a busy event loop) must not pass for a dead worker."""
+    assert HEARTBEAT_TIMEOUT.total_seconds() >= tools.HEARTBEAT_EVERY_S * 3
+    assert MODEL_HEARTBEAT_TIMEOUT.total_seconds() >= model.HEARTBEAT_EVERY_S * 3
 
 
 @given(contracts, st.integers(100, 599))

@@ -8,29 +8,39 @@ runs already in flight (``workflow.patched``): the checked-in files stand for th
 import asyncio
 import sys
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import update
+from sqlmodel import col
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from agentrun.client import AgentRunClient
 from agentrun.contracts import Decision, ReviewDecision, RunRequest
-from agentrun.contracts.names import RETENTION_PURGE_WORKFLOW, SEARCH_ATTRIBUTES
+from agentrun.contracts.names import (
+    RECONCILE_WORKFLOW,
+    RETENTION_PURGE_WORKFLOW,
+    SEARCH_ATTRIBUTES,
+)
+from agentrun.contracts.reconcile import ReconcileReport, ReconcileRequest
 from agentrun.contracts.retention import PurgeRequest, PurgeResult
 from agentrun.converter import DATA_CONVERTER
 from agentrun.settings import Settings
 from agentrun.store.db import make_engine, session_factory
+from agentrun.store.models import RunRow
 from agentrun.workers.worker import build_worker
 from tests.conftest import FAST_DEV_SERVER, TEMPORAL_BIN, TEST_AGENT_MODULES
+from tests.support import failure_runs
 from tests.support.retention import seed
 from tests.support.store import migrate_data_dir
-from tests.support.waiting import wait_for_approval, wait_for_review
+from tests.support.waiting import wait_for_approval, wait_for_review, wait_for_stored_state
 
 OUT = Path(__file__).resolve().parents[1] / "histories"
 REFUND = {"order_id": "1001", "reason": "arrived broken", "amount": 250}
 RETENTION_PURGE = "retention_purge"
 INIT_DEADLINE = "init_deadline"
+RECONCILE = "reconcile"
 
 
 async def _scenarios(runs: AgentRunClient) -> dict[str, str]:
@@ -108,6 +118,64 @@ async def _retention(client: Client, settings: Settings) -> dict[str, str]:
     return {RETENTION_PURGE: "hist-retention"}
 
 
+async def _failure_paths(client: Client, settings: Settings) -> dict[str, str]:
+    """Every failure path not recorded above, concurrently (tests.support.failure_runs): the
+    store outage alone takes PREPARING's deadline (60 s)."""
+    queue = f"{settings.task_queue}-failures"
+    runs = AgentRunClient(client, task_queue=queue)
+    early = await failure_runs.cancelled_before_a_worker(runs)
+    async with build_worker(client, settings.model_copy(update={"task_queue": queue})):
+        outages = asyncio.gather(
+            failure_runs.store_outage(client, settings),
+            failure_runs.worker_outage(client, settings),
+        )
+        on_a_worker = await asyncio.gather(
+            *(drive(runs) for drive, _ in failure_runs.ON_A_WORKER.values())
+        )
+        for run_id in early.values():
+            await runs.result(run_id)
+        store_outage, worker_outage = await outages
+    named = dict(zip(failure_runs.ON_A_WORKER, on_a_worker, strict=True))
+    return early | named | store_outage | worker_outage
+
+
+async def _reconcile(client: Client, settings: Settings) -> dict[str, str]:
+    """A scheduled sweep (no ``now``) of the queue's runs, one of them behind in the store."""
+    runs = AgentRunClient(client, task_queue=settings.task_queue)
+    run_id = await runs.start(RunRequest(agent="echo", input={"key": "h"}, request_id="hist-rec"))
+    await runs.result(run_id)
+    engine = make_engine(settings.effective_database_url())
+    try:
+        await wait_for_stored_state(session_factory(engine), run_id, "COMPLETED")
+        with session_factory(engine)() as s, s.begin():  # the final hand-over, undone
+            s.execute(update(RunRow).where(col(RunRow.run_id) == run_id).values(state="EXECUTING"))
+    finally:
+        engine.dispose()
+    await client.execute_workflow(
+        RECONCILE_WORKFLOW,
+        ReconcileRequest(older_than=timedelta(0)),
+        id="hist-reconcile",
+        task_queue=settings.task_queue,
+        result_type=ReconcileReport,
+    )
+    return {RECONCILE: "hist-reconcile"}
+
+
+# Each group of recordings, by the names it records: recording some names runs only theirs.
+FAILURE_PATHS = {
+    *failure_runs.ON_A_WORKER,
+    *failure_runs.BEFORE_A_WORKER,
+    *failure_runs.STORE_OUTAGE,
+    *failure_runs.WORKER_OUTAGE,
+}
+GROUPS = (
+    (_retention, {RETENTION_PURGE}),
+    (_late, {INIT_DEADLINE}),
+    (_failure_paths, FAILURE_PATHS),
+    (_reconcile, {RECONCILE}),
+)
+
+
 async def main(only: set[str]) -> None:
     env = await WorkflowEnvironment.start_local(
         data_converter=DATA_CONVERTER,
@@ -118,11 +186,13 @@ async def main(only: set[str]) -> None:
     data_dir = Path(tempfile.mkdtemp())
     migrate_data_dir(data_dir)
     settings = Settings(data_dir=data_dir, agent_modules=TEST_AGENT_MODULES, task_queue="record")
+    grouped = set().union(*(names for _, names in GROUPS))
     async with env, build_worker(env.client, settings):
         runs = AgentRunClient(env.client, task_queue="record")
-        ids = await _scenarios(runs) if not only or only - {RETENTION_PURGE, INIT_DEADLINE} else {}
-        ids |= await _retention(env.client, settings)
-        ids |= await _late(env.client, settings)
+        ids = await _scenarios(runs) if not only or only - grouped else {}
+        for record, names in GROUPS:
+            if not only or only & names:
+                ids |= await record(env.client, settings)
         OUT.mkdir(exist_ok=True)
         for name, run_id in ids.items():
             if only and name not in only:

@@ -148,7 +148,7 @@ async def test_a_rate_limit_is_retried_after_the_wait_anthropic_asked_for(claude
     limited, retried = claude.fake.received(marker)[:2]
     assert (limited.status, retried.status) == (429, 200)
     waited = retried.at - limited.at
-    # Temporal's own first retry would come after 1 s (MODEL_RETRY); this one waits 2 s.
+    # Temporal's own first retry would come after 0.5 s (MODEL_RETRY); this one waits 2 s.
     assert 1.95 <= waited < 4.0, waited
 
 

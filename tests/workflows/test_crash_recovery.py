@@ -1,50 +1,29 @@
 """A worker SIGKILLed in the middle of a non-idempotent refund: the run completes on a new
 worker and the customer is refunded exactly once (idempotency key stable across the crash)."""
 
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from subprocess import Popen
 
 from temporalio.testing import WorkflowEnvironment
 
 from agentrun.agents.refund.db import count_refunds, setup
 from agentrun.client import AgentRunClient
 from agentrun.contracts import RunRequest, RunState
-from tests.conftest import TEST_AGENT_MODULES
+from tests.support import worker_processes
 from tests.support.store import migrate_data_dir
 from tests.support.waiting import eventually
 
-REPO = Path(__file__).resolve().parents[2]
 TASK_QUEUE = "crash-tests"
 
 
 @contextmanager
-def worker_process(address: str, data_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
-    env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": address,
-        "AGENTRUN_TASK_QUEUE": TASK_QUEUE,
-        "AGENTRUN_DATA_DIR": str(data_dir),
-        "AGENTRUN_AGENT_MODULES": ",".join(TEST_AGENT_MODULES),
-        "AGENTRUN_STICKY_QUEUE_TIMEOUT_S": "1",
-        "PYTHONPATH": str(REPO),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "agentrun.cli", "worker"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+def worker_process(address: str, data_dir: Path) -> Iterator[Popen[bytes]]:
+    env = {"AGENTRUN_STICKY_QUEUE_TIMEOUT_S": "1"}
+    with worker_processes.worker_process(address, data_dir, TASK_QUEUE, env=env) as proc:
         yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=30)
 
 
 async def test_worker_killed_mid_refund_run_completes_and_refunds_once(

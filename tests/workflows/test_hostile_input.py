@@ -382,7 +382,9 @@ async def test_hostile_review_payloads_are_refused_and_the_run_still_ends(
             if _encodes(payload) and len(to_json(payload)) < RAW_LIMIT:
                 await _send_raw(runs, run_id, payload, channel)
                 if channel == "signal":  # not dropped: refused on the record, like any other
-                    await gate.signal_refused("invalid ReviewDecision")
+                    # inf and NaN go out as JSON null, which is no decision at all.
+                    null = to_json(payload) == b"null"
+                    await gate.signal_refused("no decision" if null else "invalid ReviewDecision")
             continue
         why = _client_refusal(decision)
         if why is not None:  # never leaves the client

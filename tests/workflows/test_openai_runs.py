@@ -180,7 +180,7 @@ async def test_a_429_is_retried_after_its_retry_after(
     assert result.state is RunState.COMPLETED, result.failure
     first, second = server.received[:2]
     waited = second.at - first.at
-    # Temporal's own first retry would come after 1 s (MODEL_RETRY): this is the server's 2 s.
+    # Temporal's own first retry would come after 0.5 s (MODEL_RETRY): this is the server's 2 s.
     assert 2.0 <= waited < 3.5, waited
     assert second.body["messages"] == first.body["messages"]
     assert status.usage.model_calls == 6  # the refused attempt is not a call of the run

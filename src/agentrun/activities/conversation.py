@@ -10,6 +10,11 @@ Writes are keyed by (run id, index) and replace, so a retried model activity rew
 rows instead of appending duplicates. Every model call goes through here, twice: the reads and
 writes are handed to the store's writer thread (``agentrun.store.writer``), which does them in
 its next transaction with whatever else is queued, and the activity awaits that commit.
+
+While the store is down the writer keeps the write and retries it, and the call waits: its
+caller bounds the wait (``asyncio.timeout``). Giving up cancels the write too (the wait is on
+the writer's future, which cancellation reaches); the writer then drops it, and the model
+call's retry sends the same messages again.
 """
 
 import asyncio
@@ -33,7 +38,8 @@ class ConversationStore:
     ) -> list[Message]:
         write = MessagesWrite(run_id, start, [m.model_dump_json() for m in messages], load=load)
         self._writer.submit(write)
-        # A thread future: the writer thread completes it, and this event loop waits on it.
+        # A thread future: the writer thread completes it, and this event loop waits on it;
+        # cancelling the wait cancels it, and the writer skips it.
         stored = await asyncio.wrap_future(write.done)
         return [Message.model_validate_json(text) for text in stored]
 

@@ -10,7 +10,7 @@ import structlog
 from opentelemetry.trace import Tracer
 from pydantic import ValidationError
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from agentrun.activities.conversation import ConversationGap, ConversationStore
 from agentrun.activities.errors import first_problem
@@ -37,7 +37,18 @@ from agentrun.observability.tracing import activity_tracer, chat_span, record_ch
 
 log = structlog.get_logger(__name__)
 
-HEARTBEAT_EVERY_S = 5.0
+# A model call waits for its conversation while the run store is down (the writer retries it),
+# up to its attempt's start-to-close less this margin; then it fails with STORE_UNAVAILABLE,
+# retryably and before Temporal would time it out, and the next attempt waits again: the run
+# waits out the outage (MODEL_RETRY has no attempt limit; the EXECUTING deadline bounds it).
+STORE_WAIT_MARGIN_S = 15.0
+# A provider's retryable failure is final from this attempt on (attempts that waited for the
+# store count too), so only the store's outages are waited out to the deadline.
+PROVIDER_ATTEMPTS = 5
+
+# A quarter of the activity's heartbeat timeout (workflows.options.MODEL_HEARTBEAT_TIMEOUT, 2 s),
+# as for tools (activities.tools.HEARTBEAT_EVERY_S).
+HEARTBEAT_EVERY_S = 0.5
 
 
 class ModelActivities:
@@ -83,11 +94,12 @@ class ModelActivities:
             duration_ms=(time.perf_counter() - started) * 1000,
         )
 
-    async def _conversation(self, call: ModelCallInput) -> list[Message]:
+    async def _conversation(self, call: ModelCallInput, started: float) -> list[Message]:
         try:
-            return await self._store.append_and_load(
-                call.run_id, call.start_index, call.new_messages
-            )
+            async with store_wait(started):
+                return await self._store.append_and_load(
+                    call.run_id, call.start_index, call.new_messages
+                )
         except ConversationGap as err:
             raise ApplicationError(
                 str(err), type=ErrorType.CONVERSATION_MISSING, non_retryable=True
@@ -95,6 +107,24 @@ class ModelActivities:
 
     @activity.defn(name=ACTIVITY_MODEL_CALL)
     async def model_call(self, call: ModelCallInput) -> ModelCallResult:
+        # The whole attempt heartbeats, its conversation reads and writes too: with a timeout of
+        # a few seconds, a slow store commit must not pass for a dead worker (and a paid retry).
+        async with heartbeating():
+            try:
+                return await self._model_call(call)
+            except ApplicationError:
+                raise
+            except Exception as err:
+                # An unexpected error (a provider bug, a broken agent definition) is retried
+                # like a provider's retryable one, and as boundedly: MODEL_RETRY itself has no
+                # attempt limit, so that store outages are waited out.
+                if activity.info().attempt < PROVIDER_ATTEMPTS:
+                    raise
+                raise ApplicationError(
+                    f"{type(err).__name__}: {err}", type=ErrorType.MODEL_ERROR, non_retryable=True
+                ) from err
+
+    async def _model_call(self, call: ModelCallInput) -> ModelCallResult:
         started = time.perf_counter()
         try:
             definition = self._registry.resolve(call.agent.name, call.agent.version)
@@ -118,19 +148,19 @@ class ModelActivities:
             with chat_span(
                 self._tracer, provider=provider.name, model=model, agent=spec.name
             ) as span:
-                messages = await self._conversation(call)
-                async with heartbeating():
-                    response = await provider.complete(
-                        ModelRequest(spec=spec, messages=messages, turn=call.turn, model=model)
-                    )
+                messages = await self._conversation(call, started)
+                response = await provider.complete(
+                    ModelRequest(spec=spec, messages=messages, turn=call.turn, model=model)
+                )
                 record_chat_response(span, response.model, response.usage)
         except ModelProviderError as err:
             log.warning("model call failed", run_id=call.run_id, error=str(err))
-            raise provider_failure(err) from err
+            raise provider_failure(err, activity.info().attempt) from err
         reply = Message(
             role="assistant", content=response.content, tool_calls=response.decision.tool_calls
         )
-        await self._store.put(call.run_id, len(messages), [reply])
+        async with store_wait(started):
+            await self._store.put(call.run_id, len(messages), [reply])
         usage = response.usage
         cost = self._prices.model_cost(
             response.model, usage.input_tokens, usage.output_tokens, usage.cached_input_tokens
@@ -152,26 +182,54 @@ class ModelActivities:
         )
 
 
-def provider_failure(err: ModelProviderError) -> ApplicationError:
+def provider_failure(err: ModelProviderError, attempt: int) -> ApplicationError:
     """How a provider's failure is retried: as the provider classified it, after the delay it
-    asked for (``Retry-After``), and never when the prompt no longer fits the context."""
+    asked for (``Retry-After``), never when the prompt no longer fits the context, and not from
+    attempt ``PROVIDER_ATTEMPTS`` on."""
     return ApplicationError(
         str(err),
         type=ErrorType.CONTEXT_OVERFLOW if err.context_overflow else ErrorType.MODEL_ERROR,
-        non_retryable=not err.retryable,
+        non_retryable=not err.retryable or attempt >= PROVIDER_ATTEMPTS,
         next_retry_delay=timedelta(seconds=err.retry_after) if err.retry_after else None,
     )
 
 
 @contextlib.asynccontextmanager
+async def store_wait(started: float) -> AsyncIterator[None]:
+    """Bound a wait on the run store to the attempt's time left (``STORE_WAIT_MARGIN_S``).
+
+    Giving up cancels the queued write (the writer drops it; the retry writes it again) and
+    fails the attempt retryably, so a store outage makes the run wait, never fail.
+    """
+    limit = activity.info().start_to_close_timeout
+    budget = (limit.total_seconds() if limit else 120.0) - STORE_WAIT_MARGIN_S
+    left = max(1.0, started + budget - time.perf_counter())
+    try:
+        async with asyncio.timeout(left):
+            yield
+    except TimeoutError:
+        raise ApplicationError(
+            f"the run store did not take the conversation within {left:.0f} s (it is down or "
+            "locked); retried",
+            type=ErrorType.STORE_UNAVAILABLE,
+            # Expected while the store is down, which the store's writer reports once: the SDK
+            # logs these at DEBUG, not a traceback per waiting model call.
+            category=ApplicationErrorCategory.BENIGN,
+        ) from None
+
+
+@contextlib.asynccontextmanager
 async def heartbeating() -> AsyncIterator[None]:
-    """Heartbeat while a model answers: a worker that dies mid-call is noticed within the
-    activity's heartbeat timeout, not at the end of its two-minute start-to-close timeout."""
+    """Heartbeat while a model call runs: a worker that dies mid-call is noticed within the
+    activity's heartbeat timeout, not at the end of its two-minute start-to-close timeout.
+
+    The first beat waits an interval, so a call that ends sooner (the scripted model's) costs no
+    heartbeat RPC; the server counts the timeout from the attempt's start until the first beat."""
 
     async def beat() -> None:
         while True:
-            activity.heartbeat()
             await asyncio.sleep(HEARTBEAT_EVERY_S)
+            activity.heartbeat()
 
     task = asyncio.create_task(beat())
     try:

@@ -43,6 +43,8 @@ class PrepareActivities:
     @activity.defn(name=ACTIVITY_PREPARE_RUN)
     async def prepare_run(self, request: PrepareInput) -> PrepareResult:
         if self._recorder is not None and request.status is not None:
+            # A bounded wait: with the store down the row stays queued and the run goes on
+            # (Temporal is the source of truth), rather than failing PREPARING's deadline.
             await self._recorder.write_run(request.status)
         result = self._resolve(request)
         recording = self._recorder is not None

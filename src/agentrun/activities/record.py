@@ -4,9 +4,11 @@ its status to the worker (an extern function, no activity) when it waits for a p
 Every write is idempotent on its natural key, so retries and replays never add a second row.
 Activity-side rows go through the write-behind :class:`BackgroundWriter` and never wait or fail
 their activity (a retry would repeat a tool's side effect); the PREPARING write waits for the
-run's own row, so it exists before its children. The hand-over does not wait: every one
-carries the whole record (each call's last attempt included), and ``agentrun reconcile``
-repairs a run whose last hand-over a killed worker lost.
+run's own row, so it exists before its children, but only briefly (``RUN_ROW_WAIT_S``): with the
+store down the row stays queued, and the writer, which writes in order, stores it before the
+run's later rows once the store is back. The hand-over does not wait: every one carries the
+whole record (each call's last attempt included), and ``agentrun reconcile`` repairs a run
+whose last hand-over a killed worker lost.
 """
 
 import asyncio
@@ -22,6 +24,11 @@ from agentrun.contracts.tools import RetentionClass, ToolInput
 from agentrun.store import repository
 from agentrun.store.status import redacted_event, status_rows
 from agentrun.store.writer import BackgroundWriter, Write
+
+# How long PREPARING waits for the run's own row. Longer only means a run that fails
+# ``state_timeout`` (PREPARING's deadline is a minute) while the store is down, which Temporal,
+# the source of truth, does not need: the row is written when the store is back.
+RUN_ROW_WAIT_S = 5.0
 
 
 class RunRecorder:
@@ -41,8 +48,9 @@ class RunRecorder:
             tool_calls=len(status.tool_calls),
         )
 
-    async def write_run(self, status: RunStatus) -> None:
-        """Store the run's own row and wait until it is committed; queue the rest.
+    async def write_run(self, status: RunStatus, *, wait: float = RUN_ROW_WAIT_S) -> bool:
+        """Store the run's own row and wait until it is committed, for at most ``wait``
+        seconds; queue the rest. False when the row is still queued (the store is down).
 
         The run's row is what its children (tool and model rows, from any worker) need to
         exist first. Written alone, it rides the writer's next transaction (under load, one a
@@ -53,7 +61,12 @@ class RunRecorder:
         done: Future[list[bool]] = Future()
         self._writer.submit(Write(runs=[run], done=done, eager=True))
         self._writer.submit(Write(items=items))
-        await asyncio.wrap_future(done)
+        try:
+            # Giving up cancels the waiter, not the write: the writer stores the row later.
+            await asyncio.wait_for(asyncio.wrap_future(done), wait)
+        except TimeoutError:
+            return False
+        return True
 
     def submit_status(self, status: RunStatus) -> None:
         """Queue the run as ``status`` shows it, without waiting: how a workflow hands over its

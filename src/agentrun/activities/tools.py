@@ -32,13 +32,15 @@ from agentrun.contracts.tools import (
     ToolStatus,
     activity_type,
 )
-from agentrun.logic.retry import ErrorClass, activity_options, effective_error
+from agentrun.logic.retry import HEARTBEAT_TIMEOUT, ErrorClass, activity_options, effective_error
 from agentrun.observability.metrics import PerWorker, ToolInstruments
 from agentrun.observability.tracing import ToolAttempt, activity_tracer, tool_span
 
 log = structlog.get_logger(__name__)
 
-HEARTBEAT_EVERY_S = 2.0
+# A quarter of the heartbeat timeout: the SDK sends at most one heartbeat per 0.8 x the timeout,
+# the latest it was given, so a fresh one must be there each time it sends.
+HEARTBEAT_EVERY_S = HEARTBEAT_TIMEOUT.total_seconds() / 4
 # An output travels in Temporal payloads (the activity's result, then, escaped again, the model's
 # next input) whose hard limit is 2 MB: past it the workflow task fails on every retry and the run
 # is stuck. Capping the JSON form here keeps every copy well below that limit.
@@ -56,9 +58,13 @@ ToolActivity = Callable[[ToolInput], Awaitable[ToolOutput]]
 
 
 async def _heartbeat_forever() -> None:
+    """Beats while the tool runs, so a killed worker's call is retried within the heartbeat
+    timeout, not at the end of the tool's own. The first beat waits an interval: most calls end
+    sooner and so cost no heartbeat RPC (the server counts the timeout from the attempt's start
+    until the first beat)."""
     while True:
-        activity.heartbeat()
         await asyncio.sleep(HEARTBEAT_EVERY_S)
+        activity.heartbeat()
 
 
 def _note(level: int, event: str, **fields: Any) -> None:
@@ -128,7 +134,8 @@ def build_tool_activity(
     recorder: RunRecorder | None = None,
 ) -> ToolActivity:
     contract = tool.contract
-    # Only tools with a heartbeat timeout heartbeat; for quick tools it would be pure overhead.
+    # Every tool whose timeout is longer than the heartbeat timeout heartbeats; the others are
+    # noticed as soon by their own timeout.
     heartbeats = activity_options(contract).heartbeat_timeout is not None
 
     async def run_tool(call: ToolInput) -> ToolOutput:

@@ -24,6 +24,7 @@ from agentrun.cli.common import CliError
 from agentrun.cli.demo_summary import DEMO_REVIEWER, DemoRun, print_summary
 from agentrun.cli.devserver import DevServer
 from agentrun.cli.retention_schedule import ensure_retention_schedule
+from agentrun.cli.schedules import ensure_reconcile_schedule
 from agentrun.client import AgentRunClient, AgentRunError
 from agentrun.contracts.review import Decision, GateKind, ReviewDecision
 from agentrun.contracts.runs import RunRequest, RunStatus
@@ -257,8 +258,10 @@ async def _demo(
         )
         worker_task = asyncio.create_task(run_worker(client.temporal, settings, stop))
         if settings.store_enabled:
-            # What a deployment runs too: the daily retention purge of the demo's own store.
+            # What a deployment runs too: the daily retention purge of the demo's own store,
+            # and the sweep that repairs records a killed worker had not written.
             await ensure_retention_schedule(client.temporal, settings.task_queue)
+            await ensure_reconcile_schedule(client.temporal, settings.task_queue)
         runs = demo_runs()
         prefix = f"demo-{invocation_id()}"
         driving = asyncio.gather(*(drive(client, r, f"{prefix}-{r.key}", model) for r in runs))

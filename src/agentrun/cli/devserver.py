@@ -8,15 +8,17 @@ in-memory is for tests and throw-away sessions.
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import sysconfig
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -40,6 +42,33 @@ DYNAMIC_CONFIG = ("history.transferProcessorMaxPollRPS=1000",)
 # store that loses the last transactions on power loss is an acceptable trade.
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 _TAIL_LINES = 5
+
+
+# prctl(2) option: the signal the kernel sends a process when the thread that started it ends.
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that ties the child's life to this process (Linux; None elsewhere).
+
+    The server runs in a session of its own (so Ctrl-C reaches only us), which also means that
+    when we die without stopping it (SIGKILL, the OOM killer) nothing else would stop it: it
+    would keep serving the port and the next ``agentrun server`` or ``demo`` would find it
+    taken. The kernel sends it SIGTERM instead, which it handles like Ctrl-C (a clean stop).
+    The signal follows the *thread* that spawned the child, so spawn from a thread that lives
+    as long as the server (the main thread here, never ``asyncio.to_thread``).
+    """
+    if sys.platform != "linux":
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before fork: the child only calls
+    parent = os.getpid()
+
+    def hook() -> None:
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent:  # we died between fork and prctl: nobody would signal
+            os._exit(1)
+
+    return hook
 
 
 class DevServerError(UserError, RuntimeError):
@@ -231,13 +260,15 @@ class DevServer:
             self._log = tempfile.TemporaryFile("w+b")  # noqa: SIM115 -- closed in stop()
         self._log_start = os.fstat(self._log.fileno()).st_size
         # A session of its own: Ctrl-C in a terminal reaches only us, so we can stop workers
-        # before the server instead of both dying at once.
+        # before the server instead of both dying at once; and a life no longer than ours.
         self._process = subprocess.Popen(  # noqa: S603 -- fixed argv, no shell
             self.command(),
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # Only prctl and getppid run between fork and exec: no lock a thread could hold.
+            preexec_fn=die_with_parent(),  # noqa: PLW1509
         )
 
     def _check_ready(self, deadline: float) -> bool:

@@ -1,24 +1,26 @@
 """``agentrun reconcile``: bring the run record back in line with Temporal, the source of truth.
 
-Runs hand their record to the worker's write-behind writer rather than to an activity, so a
-worker killed in the instant after a flush (or a store that was down for longer than the
-writer's retries) leaves a run's row behind its workflow. Every flush carries the whole record,
-so the next flush of the same run repairs it; this sweep repairs the runs that have no next
-flush: it asks each run the store shows as unfinished for its status and rewrites the record
-when they differ. Writing is idempotent, so running it twice, or beside live workers, is safe.
+The sweep itself (what it reads, what it trusts, what it skips) is
+``agentrun.activities.reconcile``; here it runs once, from this process, against the store
+and the task queue this command is given. ``agentrun reconcile schedule`` has the task queue's
+workers run it on a Temporal Schedule instead, and every worker asks for one when it starts.
+
+Exit codes: 0 when the sweep ran to its end, whatever it skipped; 1 when it could not run (a bad
+option, Temporal or the store unreachable). A skipped run is named on its own line (and in
+``--json``), but does not change the code: most skips (a run Temporal forgot, a run whose history
+this code no longer replays) stay until the run leaves the window, and an exit code that fails
+every sweep until then would teach cron and CI to ignore the failures that matter.
 """
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
-from sqlalchemy import func
-from sqlmodel import Session, col, select
 from temporalio.client import Client
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
+from agentrun.activities.reconcile import sweep
 from agentrun.cli.common import (
     AddressOpt,
     CliError,
@@ -29,97 +31,62 @@ from agentrun.cli.common import (
     guarded,
     out,
 )
+from agentrun.cli.render import duration, stamp
 from agentrun.cli.retention import parse_every
+from agentrun.cli.schedules import RECONCILE_EVERY, ensure_reconcile_schedule
 from agentrun.cli.store import (
     DatabaseUrlOpt,
     database_errors,
     require_current_schema,
     store_url,
 )
-from agentrun.contracts.names import QUERY_STATUS
-from agentrun.contracts.reconcile import ReconcileReport
-from agentrun.contracts.runs import RunStatus
-from agentrun.contracts.states import TERMINAL_STATES
-from agentrun.store.models import RunRow, TransitionRow
-from agentrun.store.status import status_rows
-from agentrun.store.writer import Write, write_batch
+from agentrun.contracts.names import RECONCILE_SCHEDULE_ID
+from agentrun.contracts.reconcile import DEFAULT_LIMIT, ReconcileReport, ReconcileRequest
+from agentrun.settings import Settings
 
-DEFAULT_OLDER_THAN = timedelta(minutes=1)
-DEFAULT_LIMIT = 1000
+reconcile_app = typer.Typer(
+    help="Rewrite the store records of the task queue's runs that fell behind Temporal: now, or "
+    "on a schedule (workers also sweep when they start). Runs it cannot read are named and "
+    "skipped; exit 0 when the sweep ran to its end, 1 when it could not run.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
 
-
-def unfinished_runs(
-    session: Session, started_before: datetime, limit: int
-) -> list[tuple[str, str, int]]:
-    """(run id, stored state, stored transition count) of unfinished runs, oldest first."""
-    counted = (
-        select(col(TransitionRow.run_id), func.count().label("n"))
-        .group_by(col(TransitionRow.run_id))
-        .subquery()
-    )
-    rows = session.execute(
-        select(col(RunRow.run_id), col(RunRow.state), func.coalesce(counted.c.n, 0))
-        .outerjoin(counted, counted.c.run_id == RunRow.run_id)
-        .where(col(RunRow.state).not_in([s.value for s in TERMINAL_STATES]))
-        .where(col(RunRow.started_at) < started_before)
-        .order_by(col(RunRow.started_at))
-        .limit(limit)
-    ).all()
-    return [(run_id, state, int(n)) for run_id, state, n in rows]
+SinceOpt = Annotated[
+    str,
+    typer.Option(
+        "--since",
+        help="Look at the runs started or closed this long ago or less (30m, 24h, 7d, ...), "
+        "besides every run the store shows as unfinished.",
+    ),
+]
 
 
-async def reconcile_runs(
-    client: Client,
-    sessions: Callable[[], Session],
-    *,
-    now: datetime,
-    older_than: timedelta = DEFAULT_OLDER_THAN,
-    limit: int = DEFAULT_LIMIT,
-    dry_run: bool = False,
-) -> ReconcileReport:
-    """Rewrite the record of every unfinished stored run whose status in Temporal moved on."""
-    with sessions() as session:
-        candidates = unfinished_runs(session, now - older_than, limit)
-    behind: list[RunStatus] = []
-    unreachable: dict[str, str] = {}
-    for run_id, state, transitions in candidates:
-        try:
-            status = await client.get_workflow_handle(run_id).query(
-                QUERY_STATUS, result_type=RunStatus
-            )
-        except RPCError as err:
-            unreachable[run_id] = err.message
-            continue
-        if status.state.value != state or len(status.transitions) != transitions:
-            behind.append(status)
-    if behind and not dry_run:
-        with sessions() as session, session.begin():
-            write_batch(session, [_write(status) for status in behind])
-    return ReconcileReport(
-        dry_run=dry_run,
-        checked=len(candidates),
-        rewritten=[status.run_id for status in behind],
-        in_step=len(candidates) - len(behind) - len(unreachable),
-        unreachable=unreachable,
-    )
+def _duration(option: str, text: str, example: str) -> timedelta:
+    try:
+        return parse_every(text)
+    except CliError:
+        raise CliError(f"{option} {text!r}: use a duration such as {example}") from None
 
 
-def _write(status: RunStatus) -> Write:
-    run, items = status_rows(status)
-    return Write(runs=[run], items=items)
-
-
+@reconcile_app.callback()
 @guarded
 def reconcile(
+    ctx: typer.Context,
     *,
+    since: SinceOpt = "24h",
     older_than: Annotated[
         str,
         typer.Option(
             "--older-than",
-            help="Only runs started at least this long ago (30s, 5m, 1h, ...): younger runs "
-            "are still being written.",
+            help="Leave alone runs started or closed less than this long ago (30s, 5m, 1h, "
+            "...): their record is still being written.",
         ),
     ] = "1m",
+    limit: Annotated[
+        int,
+        typer.Option("--limit", min=1, help="At most this many runs from Temporal's visibility."),
+    ] = DEFAULT_LIMIT,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only list the runs that lag; change nothing.")
     ] = False,
@@ -128,16 +95,20 @@ def reconcile(
     database_url: DatabaseUrlOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Ask every unfinished run in the store for its status in Temporal; rewrite those behind."""
+    """Find the task queue's runs in Temporal (and the store's unfinished ones) and rewrite the
+    record of those the store lags. Runs it cannot read are named and skipped."""
+    if ctx.invoked_subcommand is not None:
+        return
     from agentrun.cli.common import open_client  # noqa: PLC0415
     from agentrun.store.db import make_engine, session_factory  # noqa: PLC0415
 
-    try:
-        age = parse_every(older_than)
-    except CliError:
-        raise CliError(
-            f"--older-than {older_than!r}: use a duration such as 30s, 5m or 1h"
-        ) from None
+    request = ReconcileRequest(
+        since=_duration("--since", since, "24h or 7d"),
+        older_than=_duration("--older-than", older_than, "30s, 5m or 1h"),
+        limit=limit,
+        dry_run=dry_run,
+        now=datetime.now(UTC),
+    )
     settings = build_settings(address, namespace)
     url = store_url(database_url)
 
@@ -145,12 +116,12 @@ def reconcile(
         client = await open_client(settings)
         engine = make_engine(url)
         try:
-            return await reconcile_runs(
+            return await sweep(
                 client.temporal,
                 session_factory(engine),
+                settings.task_queue,
+                request,
                 now=datetime.now(UTC),
-                older_than=age,
-                dry_run=dry_run,
             )
         finally:
             engine.dispose()
@@ -161,13 +132,121 @@ def reconcile(
     if json_output:
         emit_json(report)
         return
+    for line in report_lines(report, settings.task_queue):
+        out.print(line, highlight=False, markup=False)
+
+
+def report_lines(report: ReconcileReport, task_queue: str) -> list[str]:
     verb = "would rewrite" if report.dry_run else "rewrote"
-    out.print(
-        f"checked {report.checked} unfinished runs: {verb} {len(report.rewritten)}, "
-        f"{report.in_step} in step, {len(report.unreachable)} unreachable",
-        highlight=False,
+    summary = (
+        f"checked {report.checked} runs on task queue {task_queue!r} (started or closed "
+        f"{stamp(report.window_start)} to {stamp(report.window_end)}, and the store's "
+        f"unfinished runs): {verb} {report.rewritten_count} ({report.added} had no row), "
+        f"{report.in_step} in step, {report.skipped_count} skipped"
     )
-    for run_id in report.rewritten:
-        out.print(f"  {verb} {run_id}", highlight=False, markup=False)
-    for run_id, why in report.unreachable.items():
-        out.print(f"  unreachable {run_id}: {why}", highlight=False, markup=False)
+    lines = [summary]
+    if report.truncated:
+        lines.append("  more runs in the window than --limit: the oldest were not read")
+    lines += [f"  {verb} {run_id}" for run_id in report.rewritten]
+    if report.rewritten_count > len(report.rewritten):
+        lines.append(f"  … and {report.rewritten_count - len(report.rewritten)} more")
+    lines += [f"  skipped {run_id}: {why}" for run_id, why in report.skipped.items()]
+    if report.skipped_count > len(report.skipped):
+        lines.append(f"  … and {report.skipped_count - len(report.skipped)} more skipped")
+    return lines
+
+
+# ----------------------------------------------------------------- schedule
+
+
+@reconcile_app.command("schedule")
+@guarded
+def reconcile_schedule(
+    *,
+    every: Annotated[
+        str, typer.Option("--every", help="How often to sweep, e.g. 15m, 1h.")
+    ] = "15m",
+    since: SinceOpt = "24h",
+    pause: Annotated[
+        bool,
+        typer.Option("--pause", help="Keep the schedule but stop sweeping (run again to resume)."),
+    ] = False,
+    delete: Annotated[bool, typer.Option("--delete", help="Delete the schedule.")] = False,
+    address: AddressOpt = None,
+    namespace: NamespaceOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Create or update the Temporal Schedule that starts Reconcile on the task queue.
+
+    Workers on the task queue sweep its runs against their own store (AGENTRUN_DATABASE_URL).
+    """
+    if pause and delete:
+        raise CliError("--pause and --delete: choose one")
+    interval = _duration("--every", every, "15m or 1h") if not delete else RECONCILE_EVERY
+    window = _duration("--since", since, "24h or 7d") if not delete else timedelta(hours=24)
+    settings = build_settings(address, namespace)
+    asyncio.run(_schedule(settings, interval, window, pause=pause, delete=delete, json=json_output))
+
+
+async def _schedule(
+    settings: Settings,
+    every: timedelta,
+    since: timedelta,
+    *,
+    pause: bool,
+    delete: bool,
+    json: bool,
+) -> None:
+    from agentrun.client import connect  # noqa: PLC0415 -- only this command talks to Temporal
+    from agentrun.converter import data_converter  # noqa: PLC0415 -- as above
+
+    client = await connect(
+        settings.temporal_address,
+        settings.temporal_namespace,
+        data_converter=data_converter(settings),
+    )
+    body: dict[str, object] = {"schedule_id": RECONCILE_SCHEDULE_ID}
+    if delete:
+        await _delete(client)
+        body["action"] = "deleted"
+        message = f"reconcile schedule {RECONCILE_SCHEDULE_ID} deleted"
+    else:
+        try:
+            created = await ensure_reconcile_schedule(
+                client,
+                settings.task_queue,
+                every,
+                request=ReconcileRequest(since=since),
+                paused=pause,
+            )
+        except ValueError as err:
+            raise CliError(f"--every: {err}") from None
+        info = (await client.get_schedule_handle(RECONCILE_SCHEDULE_ID).describe()).info
+        next_at = info.next_action_times[0] if info.next_action_times and not pause else None
+        body |= {
+            "action": "created" if created else "updated",
+            "every_s": every.total_seconds(),
+            "since_s": since.total_seconds(),
+            "paused": pause,
+            "task_queue": settings.task_queue,
+            "next_sweep_at": next_at.isoformat() if next_at else None,
+        }
+        state = "paused" if pause else f"next sweep {stamp(next_at)}"
+        message = (
+            f"reconcile schedule {RECONCILE_SCHEDULE_ID} {body['action']}: Reconcile every "
+            f"{duration(every)} over the last {duration(since)} on task queue "
+            f"{settings.task_queue!r}; {state}"
+        )
+    if json:
+        emit_json(body)
+    else:
+        out.print(message, highlight=False, markup=False)
+
+
+async def _delete(client: Client) -> None:
+    try:
+        await client.get_schedule_handle(RECONCILE_SCHEDULE_ID).delete()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise CliError(f"there is no reconcile schedule {RECONCILE_SCHEDULE_ID}") from None
+        raise

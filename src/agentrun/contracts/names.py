@@ -14,6 +14,12 @@ AGENT_RUN_WORKFLOW: Final = "AgentRun"
 RETENTION_PURGE_WORKFLOW: Final = "RetentionPurge"
 # The one schedule that runs the retention purge; its runs get ids "<this>-<time>".
 RETENTION_SCHEDULE_ID: Final = "agentrun-retention"
+# One sweep of the run record against Temporal (``agentrun reconcile`` on a worker).
+RECONCILE_WORKFLOW: Final = "Reconcile"
+# The schedule that runs it; its runs get ids "<this>-<time>".
+RECONCILE_SCHEDULE_ID: Final = "agentrun-reconcile"
+# The sweep a worker asks for when it starts, one per task queue: "<this>-<task queue>".
+RECONCILE_STARTUP_ID: Final = "agentrun-reconcile-startup"
 
 UPDATE_SUBMIT_REVIEW: Final = "submit_review"
 SIGNAL_REVIEW: Final = "review"
@@ -32,6 +38,7 @@ EXTERN_CHECK_EDIT: Final = "agentrun.check_edit"
 # The ApplicationError type of a review decision the run refused.
 REVIEW_REFUSED: Final = "ReviewRefused"
 ACTIVITY_RETENTION_PURGE: Final = "retention.purge"
+ACTIVITY_RECONCILE: Final = "reconcile.sweep"
 TOOL_ACTIVITY_PREFIX: Final = "tool."
 
 SA_AGENT_STATE: Final = SearchAttributeKey.for_keyword("AgentState")
@@ -60,6 +67,8 @@ class ErrorType:
     MODEL_ERROR: Final = "ModelError"
     CONTEXT_OVERFLOW: Final = "ContextOverflow"  # the prompt exceeds the model's context window
     CONVERSATION_MISSING: Final = "ConversationMissing"
+    # The run store did not take a model call's conversation in time: retried, never final.
+    STORE_UNAVAILABLE: Final = "StoreUnavailable"
     STORE_DISABLED: Final = "StoreDisabled"  # AGENTRUN_STORE_ENABLED=false
     PURGE_REFUSED: Final = "PurgeRefused"  # a retention purge as of a future time
     INVALID_PAYLOAD: Final = "InvalidPayload"  # a payload that does not decode to its type
@@ -81,3 +90,8 @@ class Metric:
     MODEL_TOKENS: Final = "agentrun_model_tokens_total"  # agent, model, direction=input|output
     # Temporal's counters take integers: cost is counted in millionths of a dollar.
     MODEL_COST: Final = "agentrun_model_cost_micro_usd_total"  # agent, model
+    # The run store as the worker's writer sees it (store.health), from the runtime's meter.
+    STORE_UP: Final = "agentrun_store_up"  # 1 while writes go through, 0 while they fail
+    STORE_PENDING_ROWS: Final = "agentrun_store_pending_rows"  # rows queued, not yet written
+    STORE_WRITE_FAILURES: Final = "agentrun_store_write_failures_total"  # error (its type)
+    STORE_ROWS_DROPPED: Final = "agentrun_store_rows_dropped_total"  # rows given up

@@ -12,9 +12,14 @@ from agentrun.contracts.tools import SideEffect, ToolPolicy
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
-# Tools slower than this heartbeat, so a crashed worker is noticed long before the timeout.
-HEARTBEAT_AFTER = timedelta(seconds=20)
-HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+# How long a tool call may go without a heartbeat before Temporal retries it elsewhere: a worker
+# killed mid-call is noticed within this (plus the contract's first retry interval), whatever the
+# tool's own timeout. Two seconds, because a kill is meant to cost a run at most 5 s, this plus
+# the first retry interval plus the sticky queue's timeout (docs/performance.md); not less,
+# because a worker whose event loop stalls this long (a tool blocking it) then has its calls
+# retried under it. The activity heartbeats every quarter of it (the SDK sends at most one beat
+# per 0.8 x the timeout, the latest it was given).
+HEARTBEAT_TIMEOUT = timedelta(seconds=2)
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,9 @@ def activity_options(contract: ToolPolicy) -> ToolActivityOptions:
     return ToolActivityOptions(
         start_to_close_timeout=contract.timeout,
         schedule_to_close_timeout=contract.total_timeout,
-        heartbeat_timeout=HEARTBEAT_TIMEOUT if contract.timeout > HEARTBEAT_AFTER else None,
+        # A call that may not outlast the heartbeat timeout needs none: its own start-to-close
+        # timeout notices a dead worker as soon, and the call is spared the heartbeat task.
+        heartbeat_timeout=HEARTBEAT_TIMEOUT if contract.timeout > HEARTBEAT_TIMEOUT else None,
         retry_policy=RetryPolicy(
             initial_interval=spec.initial_interval,
             backoff_coefficient=spec.backoff,

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Final, Generic, TypeVar
 
 from temporalio import activity
-from temporalio.common import MetricCounter, MetricHistogramFloat, MetricMeter
+from temporalio.client import Client
+from temporalio.common import MetricCounter, MetricGauge, MetricHistogramFloat, MetricMeter
+from temporalio.runtime import Runtime
 
 from agentrun.contracts.model import TokenUsage
 from agentrun.contracts.names import Metric
@@ -92,3 +94,50 @@ class ModelInstruments:
         self.tokens.add(usage.output_tokens, {**attrs, "direction": "output"})
         if cost_usd is not None:  # an unpriced model is warned about, not counted as free
             self.cost.add(round(cost_usd * 1_000_000), attrs)
+
+
+@dataclass(frozen=True)
+class StoreInstruments:
+    """The run store's health as the worker's writer thread sees it (``store.health``).
+
+    The writer is no activity, so these come from the runtime's own meter (the one the worker's
+    Prometheus endpoint serves), unlabelled: one writer per worker process.
+    """
+
+    up: MetricGauge
+    pending: MetricGauge
+    failures: MetricCounter
+    dropped: MetricCounter
+
+    @classmethod
+    def create(cls, meter: MetricMeter) -> "StoreInstruments":
+        return cls(
+            up=meter.create_gauge(Metric.STORE_UP, "1 while run store writes go through, else 0."),
+            pending=meter.create_gauge(
+                Metric.STORE_PENDING_ROWS, "Run store rows queued and not yet written."
+            ),
+            failures=meter.create_counter(
+                Metric.STORE_WRITE_FAILURES, "Failed run store write tries, by error type."
+            ),
+            dropped=meter.create_counter(
+                Metric.STORE_ROWS_DROPPED, "Run record rows given up (queue full, bad write)."
+            ),
+        )
+
+    @classmethod
+    def for_client(cls, client: Client) -> "StoreInstruments":
+        """On the meter of the runtime ``client`` runs on (the process default if it has none)."""
+        runtime = client.service_client.config.runtime or Runtime.default()
+        return cls.create(runtime.metric_meter)
+
+    def store_up(self, up: bool) -> None:
+        self.up.set(1 if up else 0)
+
+    def pending_rows(self, rows: int) -> None:
+        self.pending.set(rows)
+
+    def write_failed(self, error: str) -> None:
+        self.failures.add(1, {"error": error})
+
+    def rows_dropped(self, rows: int) -> None:
+        self.dropped.add(rows)

@@ -5,7 +5,7 @@ import gc
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 import structlog
@@ -17,11 +17,11 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from agentrun.activities.conversation import ConversationStore
-from agentrun.activities.mcp import McpSessions
 from agentrun.activities.model import ModelActivities
 from agentrun.activities.prepare import PrepareActivities
 from agentrun.activities.providers.base import ModelProvider, close_providers
 from agentrun.activities.providers.serve import serve_providers, warn_unserved
+from agentrun.activities.reconcile import ReconcileActivities, request_startup_sweep
 from agentrun.activities.record import RecordActivities, RunRecorder
 from agentrun.activities.retention import RetentionActivities
 from agentrun.activities.tools import build_tool_activities
@@ -29,6 +29,7 @@ from agentrun.agents.registry import AgentRegistry, load_agent_modules
 from agentrun.contracts.pricing import DEFAULT_PRICES, PriceTable
 from agentrun.errors import UserError
 from agentrun.observability.log_context import LogContextInterceptor
+from agentrun.observability.metrics import StoreInstruments
 from agentrun.observability.telemetry import worker_interceptors
 from agentrun.observability.tracing import TRACER_NAME
 from agentrun.settings import Settings
@@ -40,11 +41,15 @@ from agentrun.store.writer import BackgroundWriter
 from agentrun.workers.catalog import CatalogInterceptor
 from agentrun.workers.record_interceptor import RecordInterceptor
 from agentrun.workflows.agent_run import AgentRunWorkflow
+from agentrun.workflows.reconcile import ReconcileWorkflow
 from agentrun.workflows.retention import RetentionPurgeWorkflow
+
+if TYPE_CHECKING:  # imported only by workers whose agents use MCP servers (see _mcp_sessions)
+    from agentrun.activities.mcp import McpSessions
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS: Sequence[type] = (AgentRunWorkflow, RetentionPurgeWorkflow)
+WORKFLOWS: Sequence[type] = (AgentRunWorkflow, RetentionPurgeWorkflow, ReconcileWorkflow)
 # Runs check grant signatures in their update validators. cryptography's Rust core can be
 # loaded once per process: when the sandbox imported it again (e.g. to raise InvalidSignature)
 # the process aborted. Passed through, every run uses the one copy (it keeps no run state).
@@ -143,7 +148,7 @@ class AgentRunWorker(Worker):
         self,
         *args: Any,
         writer: BackgroundWriter,
-        mcp: McpSessions,
+        mcp: "McpSessions | None",
         providers: Iterable[ModelProvider] = (),
         **kwargs: Any,
     ) -> None:
@@ -159,8 +164,19 @@ class AgentRunWorker(Worker):
             try:
                 await asyncio.to_thread(self._writer.close)
             finally:
-                await self._mcp.aclose()
+                if self._mcp is not None:
+                    await self._mcp.aclose()
                 await close_providers(self._providers)
+
+
+def _mcp_sessions(registry: AgentRegistry) -> "McpSessions | None":
+    """Sessions for the MCP servers the agents declare, if any. The MCP SDK (and the web stack
+    it brings) is imported only then: about 30 MB of every worker's memory otherwise."""
+    if not any(definition.mcp_servers for definition in registry.definitions()):
+        return None
+    from agentrun.activities.mcp import McpSessions  # noqa: PLC0415 -- see above
+
+    return McpSessions.for_registry(registry)
 
 
 def build_worker(
@@ -183,10 +199,17 @@ def build_worker(
     # The conversation lives in the run store, shared by every worker, and is written by the
     # record's writer thread; with the record off, in a worker-private SQLite cache with a
     # writer of its own (a retry on another worker then cannot load it).
+    store_metrics = StoreInstruments.for_client(client)  # agentrun_store_up and the rest
     writer = (
-        BackgroundWriter(session_factory(engine), flush_interval=settings.record_flush_interval_s)
+        BackgroundWriter(
+            session_factory(engine),
+            flush_interval=settings.record_flush_interval_s,
+            observer=store_metrics,
+        )
         if engine is not None
-        else BackgroundWriter(private_sessions(settings.data_dir / "conversations.db"))
+        else BackgroundWriter(
+            private_sessions(settings.data_dir / "conversations.db"), observer=store_metrics
+        )
     )
     store = ConversationStore(writer)
     recorder = RunRecorder(writer) if engine is not None else None
@@ -205,12 +228,13 @@ def build_worker(
     # Lists every declared MCP server's tools, adding them to their agents: a server the worker
     # cannot use fails its start. After the other fallible steps, so those leave no MCP server
     # process behind.
-    mcp = McpSessions.for_registry(registry)
+    mcp = _mcp_sessions(registry)
     model = ModelActivities(
         registry, store, served.providers, prices, tracer=tracer, recorder=recorder
     )
     record = RecordActivities(recorder)
     retention = RetentionActivities(session_factory(engine) if engine is not None else None)
+    reconcile = ReconcileActivities(session_factory(engine) if engine is not None else None)
     return AgentRunWorker(
         client,
         writer=writer,
@@ -224,6 +248,7 @@ def build_worker(
             model.model_call,
             record.record_run,
             retention.purge,
+            reconcile.sweep,
             *build_tool_activities(registry, settings.data_dir, prices, tracer, recorder),
         ],
         # Log context outermost: it wraps the tracing spans, so tool log lines carry both.
@@ -267,4 +292,6 @@ async def run_worker(
     worker = build_worker(client, settings, migrate_store=migrate_store)
     tune_gc(settings)
     async with worker:
+        if settings.store_enabled:  # repairs what a killed predecessor had not written
+            await request_startup_sweep(client, settings.task_queue)
         await stop.wait()

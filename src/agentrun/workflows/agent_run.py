@@ -198,6 +198,12 @@ class AgentRunWorkflow(AgentRunBase):
 
     async def _check_step_budget(self, spec: RunPlan) -> None:
         await self._enforce(spec, self._ledger.step_breach(self._step))
+        self._check_executing_deadline(spec)
+
+    def _check_executing_deadline(self, spec: RunPlan) -> None:
+        """Before each model and tool call: a call scheduled with no time left would be refused
+        by the server (a negative timeout) and fail every workflow task of the run, which would
+        then never end. The deadline can pass during a call (a slow model, a stopped worker)."""
         if self._execution_time_left() <= timedelta(0):
             raise RunFailure(
                 FailureCategory.STATE_TIMEOUT,
@@ -282,6 +288,7 @@ class AgentRunWorkflow(AgentRunBase):
         if call.error is not None:  # arguments the tool cannot take: back to the model
             assert self._tools is not None  # noqa: S101 -- set in _prepare
             return self._tools.refuse_arguments(self._step, index, call)
+        self._check_executing_deadline(spec)
         if self._loops.record(call.tool, call.args):
             raise RunFailure(
                 FailureCategory.LOOP_DETECTED,

@@ -4,8 +4,10 @@ Both are local activities on purpose: one marker event each, and their inputs (t
 never enter history.
 """
 
+import asyncio
+
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, FailureError
+from temporalio.exceptions import ActivityError, CancelledError, FailureError
 from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 with workflow.unsafe.imports_passed_through():
@@ -43,17 +45,40 @@ async def prepare(request: RunRequest, status: RunStatus) -> PrepareResult:
             retry_policy=PREPARE_RETRY,
             summary=f"resolve {request.agent}@{request.version or 'default'}",
         )
-    except ActivityError as err:
-        cause = err.cause
-        if isinstance(cause, ActivityTimeoutError):
-            raise RunFailure(
-                FailureCategory.STATE_TIMEOUT, "PREPARING did not finish before its deadline"
-            ) from None
-        message = cause.message if isinstance(cause, FailureError) else str(err)
-        raise RunFailure(
-            FailureCategory.INTERNAL, f"agent could not be prepared: {message}"
-        ) from None
+    except FailureError as err:
+        raise _preparing_failed(err) from None
     return prepared
+
+
+# Marks runs whose PREPARING failures map as below; runs without it failed as they did before
+# (a cancel as ``internal``, a definition bug as a bare workflow failure) and replay so.
+PATCH_PREPARE_FAILURES = "prepare-failures-v1"
+
+
+def _preparing_failed(err: FailureError) -> BaseException:
+    """How PREPARING's local activity failing ends the run: ``state_timeout`` past its deadline,
+    cancelled when the caller cancelled it, else ``internal`` naming what broke.
+
+    The SDK hands the same failure over in two shapes: an ActivityError caused by it, or the bare
+    failure (a timeout whose marker is replayed, a failure after local retries). Both must take
+    the same path, live and on replay, or the replay that serves a query on the ended run fails
+    with a nondeterminism error (tests/histories/prepare_timeout.json)."""
+    cause = _cause(err)
+    if isinstance(cause, ActivityTimeoutError):
+        return RunFailure(
+            FailureCategory.STATE_TIMEOUT, "PREPARING did not finish before its deadline"
+        )
+    bare = not isinstance(err, ActivityError)
+    if (bare or isinstance(cause, CancelledError)) and not workflow.patched(PATCH_PREPARE_FAILURES):
+        return err if bare else _internal(cause)
+    if isinstance(cause, CancelledError):  # the caller cancelled the run meanwhile
+        return asyncio.CancelledError(cause.message)
+    return _internal(cause)
+
+
+def _internal(cause: BaseException) -> RunFailure:
+    message = cause.message if isinstance(cause, FailureError) else str(cause)
+    return RunFailure(FailureCategory.INTERNAL, f"agent could not be prepared: {message}")
 
 
 def hand_over(status: RunStatus) -> None:
@@ -83,5 +108,12 @@ async def record(status: RunStatus, log_fields: dict[str, str]) -> None:
             retry_policy=RECORD_RETRY,
             summary=f"record run ({status.state.value})",
         )
-    except ActivityError as err:
-        workflow.logger.error("run record not written: %s", err.cause or err, extra=log_fields)
+    except (ActivityError, ActivityTimeoutError) as err:
+        workflow.logger.error("run record not written: %s", _cause(err), extra=log_fields)
+
+
+def _cause(err: FailureError) -> BaseException:
+    """The failure inside an ActivityError, or the bare one (see ``_preparing_failed``)."""
+    if isinstance(err, ActivityError):
+        return err.cause or err
+    return err

@@ -23,13 +23,20 @@ PREPARE_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximu
 # One model call. The model activity raises its permanent errors with non_retryable=True; the
 # run's remaining EXECUTING time caps the whole call, retries included.
 MODEL_TIMEOUT = timedelta(minutes=2)
-# The model activity heartbeats every 5 s while it waits for an answer: a worker that dies
-# mid-call is noticed after this, not at the end of MODEL_TIMEOUT.
-MODEL_HEARTBEAT_TIMEOUT = timedelta(seconds=20)
+# The model activity heartbeats through its whole attempt: a worker killed mid-call is noticed
+# within this and the call retried (after MODEL_RETRY's first interval) on another, not at the end
+# of MODEL_TIMEOUT. The same as tools' (logic.retry.HEARTBEAT_TIMEOUT), for the same reasons.
+MODEL_HEARTBEAT_TIMEOUT = timedelta(seconds=2)
+# No attempt limit: a run store outage (the model activity's StoreUnavailable, raised after it
+# waited most of its attempt for the conversation) is waited out, bounded by the EXECUTING time
+# left (the call's schedule-to-close). A provider's failures stay bounded by the activity: its
+# permanent ones are non-retryable, its retryable ones final from attempt 5
+# (activities.model.PROVIDER_ATTEMPTS).
+# The first retry comes after half a second: a kill's cost includes it.
 MODEL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
+    initial_interval=timedelta(milliseconds=500),
     maximum_interval=timedelta(seconds=30),
-    maximum_attempts=5,
+    maximum_attempts=0,
 )
 
 # The legacy record local activity of runs started before the record hand-over.

@@ -1,0 +1,125 @@
+"""Real ``agentrun worker`` subprocesses for crash tests: started with the test agents, told apart
+by pid (Temporal's default worker identity is ``pid@host``), and SIGKILLed.
+
+Each test starts its own; nothing here is mocked, so a kill is what production sees: no graceful
+shutdown, no final heartbeat, the poll connections simply drop.
+"""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+
+from tests.conftest import TEST_AGENT_MODULES
+
+REPO = Path(__file__).resolve().parents[2]
+# A task queue's partitions (the server's default four): describing the queue by its name shows
+# only the pollers of the first, and a worker's polls may all be waiting on the others.
+PARTITIONS = ("{}", "/_sys/{}/1", "/_sys/{}/2", "/_sys/{}/3")
+
+
+def start_worker(
+    address: str,
+    data_dir: Path,
+    task_queue: str,
+    *,
+    modules: Collection[str] = TEST_AGENT_MODULES,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """An ``agentrun worker`` on ``task_queue``; ``env`` adds to (or overrides) its environment,
+    e.g. ``AGENTRUN_STICKY_QUEUE_TIMEOUT_S``: left unset, the worker runs at the defaults."""
+    environ = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": address,
+        "AGENTRUN_TASK_QUEUE": task_queue,
+        "AGENTRUN_DATA_DIR": str(data_dir),
+        "AGENTRUN_AGENT_MODULES": ",".join(modules),
+        "PYTHONPATH": str(REPO),
+        **(env or {}),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "agentrun.cli", "worker"],
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL (if still running) and reap."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=30)
+
+
+def kill(proc: subprocess.Popen[bytes]) -> float:
+    """SIGKILL now; returns the moment (``time.time()``, the clock history events use)."""
+    at = time.time()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    return at
+
+
+@contextmanager
+def worker_process(
+    address: str,
+    data_dir: Path,
+    task_queue: str,
+    *,
+    modules: Collection[str] = TEST_AGENT_MODULES,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    proc = start_worker(address, data_dir, task_queue, modules=modules, env=env)
+    try:
+        yield proc
+    finally:
+        stop(proc)
+
+
+def identity_pid(identity: str) -> int | None:
+    """The pid in a default worker identity (``pid@host``); None for any other identity."""
+    pid, _, _ = identity.partition("@")
+    return int(pid) if pid.isdigit() else None
+
+
+async def polling_pids(client: Client, task_queue: str) -> set[int]:
+    """Pids of the workers that lately polled ``task_queue`` for both workflow and activity
+    tasks, on any of its partitions (the server keeps a dead worker's entry for minutes: use
+    for new workers only)."""
+    seen: dict[int, set[int]] = {}
+    for kind in (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY):
+        for partition in PARTITIONS:
+            described = await client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace=client.namespace,
+                    task_queue=TaskQueue(name=partition.format(task_queue)),
+                    task_queue_type=kind,
+                )
+            )
+            pids = {p for i in described.pollers if (p := identity_pid(i.identity))}
+            seen.setdefault(kind, set()).update(pids)
+    workflow, activity = seen.values()
+    return workflow & activity
+
+
+async def wait_polling(
+    client: Client, task_queue: str, procs: Collection[subprocess.Popen[bytes]], timeout: float = 60
+) -> None:
+    """Until every one of ``procs`` polls ``task_queue`` (a worker up and taking work)."""
+    deadline = time.monotonic() + timeout
+    wanted = {p.pid for p in procs}
+    while not wanted <= await polling_pids(client, task_queue):
+        dead = [p.pid for p in procs if p.poll() is not None]
+        if dead or time.monotonic() > deadline:
+            raise AssertionError(f"workers {sorted(wanted)} not all polling (exited: {dead})")
+        await asyncio.sleep(0.1)
