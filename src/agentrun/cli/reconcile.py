@@ -17,8 +17,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
-from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from agentrun.activities.reconcile import sweep
 from agentrun.cli.common import (
@@ -33,7 +31,12 @@ from agentrun.cli.common import (
 )
 from agentrun.cli.render import duration, stamp
 from agentrun.cli.retention import parse_every
-from agentrun.cli.schedules import RECONCILE_EVERY, ensure_reconcile_schedule
+from agentrun.cli.schedules import (
+    RECONCILE_EVERY,
+    delete_schedule,
+    ensure_reconcile_schedule,
+    next_action_at,
+)
 from agentrun.cli.store import (
     DatabaseUrlOpt,
     database_errors,
@@ -207,7 +210,7 @@ async def _schedule(
     )
     body: dict[str, object] = {"schedule_id": RECONCILE_SCHEDULE_ID}
     if delete:
-        await _delete(client)
+        await delete_schedule(client, RECONCILE_SCHEDULE_ID, "reconcile")
         body["action"] = "deleted"
         message = f"reconcile schedule {RECONCILE_SCHEDULE_ID} deleted"
     else:
@@ -221,8 +224,7 @@ async def _schedule(
             )
         except ValueError as err:
             raise CliError(f"--every: {err}") from None
-        info = (await client.get_schedule_handle(RECONCILE_SCHEDULE_ID).describe()).info
-        next_at = info.next_action_times[0] if info.next_action_times and not pause else None
+        next_at = await next_action_at(client, RECONCILE_SCHEDULE_ID, paused=pause)
         body |= {
             "action": "created" if created else "updated",
             "every_s": every.total_seconds(),
@@ -241,12 +243,3 @@ async def _schedule(
         emit_json(body)
     else:
         out.print(message, highlight=False, markup=False)
-
-
-async def _delete(client: Client) -> None:
-    try:
-        await client.get_schedule_handle(RECONCILE_SCHEDULE_ID).delete()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise CliError(f"there is no reconcile schedule {RECONCILE_SCHEDULE_ID}") from None
-        raise

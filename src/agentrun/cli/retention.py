@@ -11,8 +11,6 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from agentrun.cli.common import (
     AddressOpt,
@@ -26,6 +24,7 @@ from agentrun.cli.common import (
 )
 from agentrun.cli.render import duration, stamp
 from agentrun.cli.retention_schedule import DEFAULT_EVERY, ensure_retention_schedule
+from agentrun.cli.schedules import delete_schedule, next_action_at
 from agentrun.cli.store import (
     DatabaseUrlOpt,
     database_errors,
@@ -209,7 +208,7 @@ async def _schedule(
     )
     body: dict[str, object] = {"schedule_id": RETENTION_SCHEDULE_ID}
     if delete:
-        await _delete(client)
+        await delete_schedule(client, RETENTION_SCHEDULE_ID, "retention")
         body["action"] = "deleted"
         message = f"retention schedule {RETENTION_SCHEDULE_ID} deleted"
     else:
@@ -219,8 +218,7 @@ async def _schedule(
             )
         except ValueError as err:
             raise CliError(f"--every: {err}") from None
-        info = (await client.get_schedule_handle(RETENTION_SCHEDULE_ID).describe()).info
-        next_at = info.next_action_times[0] if info.next_action_times and not pause else None
+        next_at = await next_action_at(client, RETENTION_SCHEDULE_ID, paused=pause)
         body |= {
             "action": "created" if created else "updated",
             "every_s": every.total_seconds(),
@@ -237,12 +235,3 @@ async def _schedule(
         emit_json(body)
     else:
         out.print(message, highlight=False, markup=False)
-
-
-async def _delete(client: Client) -> None:
-    try:
-        await client.get_schedule_handle(RETENTION_SCHEDULE_ID).delete()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise CliError(f"there is no retention schedule {RETENTION_SCHEDULE_ID}") from None
-        raise

@@ -7,7 +7,7 @@ queue's workers, against their own store, and passes no ``now``: each run works 
 own start, as recorded in its history.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from temporalio.client import (
@@ -23,7 +23,9 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
+from temporalio.service import RPCError, RPCStatusCode
 
+from agentrun.cli.common import CliError
 from agentrun.contracts.names import RECONCILE_SCHEDULE_ID, RECONCILE_WORKFLOW
 from agentrun.contracts.reconcile import ReconcileRequest
 
@@ -116,3 +118,21 @@ async def ensure_reconcile_schedule(
     unset: each sweep's window ends at its own start."""
     schedule = reconcile_schedule(task_queue, every, request=request, paused=paused)
     return await ensure_schedule(client, RECONCILE_SCHEDULE_ID, schedule)
+
+
+async def next_action_at(client: Client, schedule_id: str, *, paused: bool) -> datetime | None:
+    """When the schedule next starts its workflow (None while paused)."""
+    if paused:
+        return None
+    info = (await client.get_schedule_handle(schedule_id).describe()).info
+    return info.next_action_times[0] if info.next_action_times else None
+
+
+async def delete_schedule(client: Client, schedule_id: str, what: str) -> None:
+    """Delete a schedule, or say in one line that there is none."""
+    try:
+        await client.get_schedule_handle(schedule_id).delete()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise CliError(f"there is no {what} schedule {schedule_id}") from None
+        raise
