@@ -1,9 +1,6 @@
 """Activity-side metrics on the worker's Prometheus endpoint, exact after three known runs."""
 
 import asyncio
-import re
-import socket
-import urllib.request
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,32 +19,8 @@ from agentrun.observability.telemetry import HISTOGRAM_BUCKETS, build_runtime
 from agentrun.settings import Settings
 from agentrun.workers.worker import build_worker
 from tests.conftest import TEST_AGENT_MODULES
+from tests.support.prometheus import Samples, free_port, scrape, total
 from tests.support.store import migrate_data_dir
-
-SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
-Samples = list[tuple[str, dict[str, str], float]]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _scrape(port: int) -> Samples:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
-        text = resp.read().decode()
-    samples: Samples = []
-    for line in text.splitlines():
-        match = SAMPLE.match(line)
-        if match and not line.startswith("#"):
-            labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"] or ""))
-            samples.append((match["name"], labels, float(match["value"])))
-    return samples
-
-
-def _value(samples: Samples, name: str, **labels: str) -> float:
-    return sum(v for n, lab, v in samples if n == name and labels.items() <= lab.items())
 
 
 @dataclass
@@ -59,7 +32,7 @@ class Metered:
 
 @pytest.fixture
 async def metered(temporal_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Metered]:
-    port = _free_port()
+    port = free_port()
     migrate_data_dir(tmp_path)
     settings = Settings(
         data_dir=tmp_path,
@@ -92,33 +65,33 @@ async def test_tool_and_model_metrics_count_known_runs(metered: Metered) -> None
 
     samples: Samples = []
     for _ in range(50):  # the exporter publishes periodically
-        samples = _scrape(metered.port)
-        if _value(samples, Metric.TOOL_CALLS) >= 4 and _value(samples, "temporal_workflow_failed"):
+        samples = scrape(metered.port)
+        if total(samples, Metric.TOOL_CALLS) >= 4 and total(samples, "temporal_workflow_failed"):
             break
         await asyncio.sleep(0.2)
 
     # One observation per attempt: flaky_read failed once (503, retried), then succeeded.
     calls = Metric.TOOL_CALLS
-    assert _value(samples, calls) == 4
-    assert _value(samples, calls, tool="echo", status="success", retryable="false") == 1
+    assert total(samples, calls) == 4
+    assert total(samples, calls, tool="echo", status="success", retryable="false") == 1
     assert (
-        _value(samples, calls, tool="flaky_read", status="error", error_class="http_503")
-        == _value(samples, calls, tool="flaky_read", status="error", retryable="true")
+        total(samples, calls, tool="flaky_read", status="error", error_class="http_503")
+        == total(samples, calls, tool="flaky_read", status="error", retryable="true")
         == 1
     )
-    assert _value(samples, calls, tool="flaky_read", status="success", error_class="none") == 1
+    assert total(samples, calls, tool="flaky_read", status="success", error_class="none") == 1
     (strict_call,) = strict.tool_calls
     assert strict_call.error_class == "http_404"
     assert (
-        _value(samples, calls, tool="strict_read", status="error", error_class="http_404")
-        == _value(samples, calls, tool="strict_read", status="error", retryable="false")
+        total(samples, calls, tool="strict_read", status="error", error_class="http_404")
+        == total(samples, calls, tool="strict_read", status="error", retryable="false")
         == 1
     )
 
     count = f"{Metric.TOOL_DURATION}_count"
-    assert _value(samples, count) == 4
-    assert _value(samples, count, tool="flaky_read", status="error") == 1
-    assert _value(samples, count, tool="flaky_read", status="success") == 1
+    assert total(samples, count) == 4
+    assert total(samples, count, tool="flaky_read", status="error") == 1
+    assert total(samples, count, tool="flaky_read", status="success") == 1
     buckets = {
         lab["le"] for n, lab, _ in samples if n == f"{Metric.TOOL_DURATION}_bucket" and "le" in lab
     }
@@ -127,19 +100,19 @@ async def test_tool_and_model_metrics_count_known_runs(metered: Metered) -> None
     for status in (echo, flaky, strict):
         tokens, agent = status.usage.tokens, status.agent
         tokens_metric = Metric.MODEL_TOKENS
-        assert _value(samples, tokens_metric, agent=agent, direction="input") == (
+        assert total(samples, tokens_metric, agent=agent, direction="input") == (
             tokens.input_tokens
         )
-        assert _value(samples, tokens_metric, agent=agent, direction="output") == (
+        assert total(samples, tokens_metric, agent=agent, direction="output") == (
             tokens.output_tokens
         )
-        micro = _value(samples, MODEL_COST_MICRO_USD, agent=agent, model="scripted-1")
+        micro = total(samples, MODEL_COST_MICRO_USD, agent=agent, model="scripted-1")
         # Each call's cost is rounded to a whole micro-dollar before it is counted.
         assert micro > 0
         assert abs(micro - status.usage.model_cost_usd * 1e6) <= 0.5 * status.usage.model_calls
 
     # The SDK's own metrics come out of the same endpoint, for this worker's task queue.
     queue = metered.task_queue
-    assert _value(samples, "temporal_workflow_completed", task_queue=queue) == 2
-    assert _value(samples, "temporal_workflow_failed", task_queue=queue) == 1
-    assert _value(samples, "temporal_activity_execution_failed", task_queue=queue) == 2
+    assert total(samples, "temporal_workflow_completed", task_queue=queue) == 2
+    assert total(samples, "temporal_workflow_failed", task_queue=queue) == 1
+    assert total(samples, "temporal_activity_execution_failed", task_queue=queue) == 2

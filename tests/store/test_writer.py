@@ -280,13 +280,9 @@ def test_a_runs_own_row_goes_ahead_of_the_records_queued_rows(
         assert verify_chain(s).checked == 5
 
 
-async def test_write_run_commits_the_run_and_leaves_its_transitions_for_the_interval(
-    sessions: Callable[[], Session],
-) -> None:
-    """PREPARING waits only for the run's row; a tool row from any worker can follow at once."""
-    batches: list[int] = []
-    writer = counting_writer(sessions, batches)
-    status = RunStatus(
+def preparing_status() -> RunStatus:
+    """A run as PREPARING hands it over: its row and its first two transitions."""
+    return RunStatus(
         run_id="run-p",
         agent="refund",
         tenant_id="acme",
@@ -299,6 +295,15 @@ async def test_write_run_commits_the_run_and_leaves_its_transitions_for_the_inte
             Transition(source=RunState.INIT, target=RunState.PREPARING, at=T0, reason="prepare"),
         ],
     )
+
+
+async def test_write_run_commits_the_run_and_leaves_its_transitions_for_the_interval(
+    sessions: Callable[[], Session],
+) -> None:
+    """PREPARING waits only for the run's row; a tool row from any worker can follow at once."""
+    batches: list[int] = []
+    writer = counting_writer(sessions, batches)
+    status = preparing_status()
     try:
         await RunRecorder(writer).write_run(status)
         with sessions() as s:

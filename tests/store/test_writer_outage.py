@@ -23,8 +23,6 @@ from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
 
 from agentrun.activities.record import RunRecorder
 from agentrun.contracts.names import Metric
-from agentrun.contracts.runs import RunStatus
-from agentrun.contracts.states import RunState, Transition
 from agentrun.observability.logging import configure_logging
 from agentrun.observability.metrics import StoreInstruments
 from agentrun.store import migrate
@@ -33,7 +31,7 @@ from agentrun.store.conversation import MessagesWrite
 from agentrun.store.db import make_engine, session_factory
 from agentrun.store.writer import BackgroundWriter, Write
 from tests.store.test_repository import add_run
-from tests.store.test_writer import T0, attempt, new_run, stored_messages
+from tests.store.test_writer import attempt, new_run, preparing_status, stored_messages
 from tests.support.store_fixtures import fresh_pg_url
 from tests.support.store_outage import SqliteStore, postgres_outage, sqlite_outage, sqlite_store
 
@@ -212,19 +210,7 @@ async def test_preparing_waits_briefly_then_leaves_the_run_row_queued(store: Sql
     """PREPARING no longer waits out an outage: its run row and transitions land once the
     store is back."""
     writer = BackgroundWriter(store.sessions, backoff=(0.1, 0.4))
-    status = RunStatus(
-        run_id="run-p",
-        agent="refund",
-        tenant_id="acme",
-        user_id="u",
-        request_id="run-p",
-        trace_id="trace-p",
-        state=RunState.PREPARING,
-        transitions=[
-            Transition(source=None, target=RunState.INIT, at=T0, reason="started"),
-            Transition(source=RunState.INIT, target=RunState.PREPARING, at=T0, reason="prepare"),
-        ],
-    )
+    status = preparing_status()
     recorder = RunRecorder(writer)
     try:
         with sqlite_outage(store.path):

@@ -1,17 +1,14 @@
 """Reading a worker's Prometheus endpoint in tests: a free port to bind it to, and its samples."""
 
 import re
-import socket
 import urllib.request
+
+from agentrun.cli.devserver import free_port
+
+__all__ = ["Samples", "free_port", "scrape", "total", "value"]
 
 SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
 Samples = list[tuple[str, dict[str, str], float]]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def scrape(port: int) -> Samples:
@@ -30,3 +27,8 @@ def value(samples: Samples, name: str, **labels: str) -> float | None:
     """The sum of ``name``'s samples with these labels; None when it has none."""
     found = [v for n, lab, v in samples if n == name and labels.items() <= lab.items()]
     return sum(found) if found else None
+
+
+def total(samples: Samples, name: str, **labels: str) -> float:
+    """The sum of ``name``'s samples with these labels; 0 when it has none."""
+    return value(samples, name, **labels) or 0.0

@@ -1,9 +1,6 @@
 """Run-level metrics on the worker's Prometheus endpoint, with exact values after known runs."""
 
 import asyncio
-import re
-import socket
-import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,39 +15,16 @@ from agentrun.converter import DATA_CONVERTER
 from agentrun.settings import Settings
 from agentrun.workers.worker import build_worker
 from tests.conftest import TEST_AGENT_MODULES
+from tests.support.prometheus import free_port, scrape, total
 from tests.support.store import migrate_data_dir
 from tests.support.waiting import wait_for_review
-
-SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _scrape(port: int) -> list[tuple[str, dict[str, str], float]]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
-        text = resp.read().decode()
-    samples = []
-    for line in text.splitlines():
-        match = SAMPLE.match(line)
-        if match and not line.startswith("#"):
-            labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"] or ""))
-            samples.append((match["name"], labels, float(match["value"])))
-    return samples
-
-
-def _value(samples: list[tuple[str, dict[str, str], float]], name: str, **labels: str) -> float:
-    return sum(v for n, lab, v in samples if n == name and labels.items() <= lab.items())
 
 
 @pytest.fixture
 async def metered(
     temporal_env: WorkflowEnvironment, tmp_path: Path
 ) -> AsyncIterator[tuple[AgentRunClient, int]]:
-    port = _free_port()
+    port = free_port()
     runtime = Runtime(
         telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"127.0.0.1:{port}"))
     )
@@ -78,14 +52,14 @@ async def test_run_metrics_count_known_runs(metered: tuple[AgentRunClient, int])
 
     samples: list[tuple[str, dict[str, str], float]] = []
     for _ in range(50):  # the exporter publishes periodically
-        samples = _scrape(port)
-        if _value(samples, "agentrun_runs_finished_total", agent="reviewed") >= 1:
+        samples = scrape(port)
+        if total(samples, "agentrun_runs_finished_total", agent="reviewed") >= 1:
             break
         await asyncio.sleep(0.2)
-    assert _value(samples, "agentrun_runs_started_total", agent="echo", version="1") == 2
-    assert _value(samples, "agentrun_runs_finished_total", agent="echo", state="COMPLETED") == 2
+    assert total(samples, "agentrun_runs_started_total", agent="echo", version="1") == 2
+    assert total(samples, "agentrun_runs_finished_total", agent="echo", state="COMPLETED") == 2
     assert (
-        _value(
+        total(
             samples,
             "agentrun_runs_finished_total",
             agent="strict",
@@ -95,13 +69,13 @@ async def test_run_metrics_count_known_runs(metered: tuple[AgentRunClient, int])
         == 1
     )
     assert (
-        _value(samples, "agentrun_reviews_total", agent="reviewed", decision="edit", kind="final")
+        total(samples, "agentrun_reviews_total", agent="reviewed", decision="edit", kind="final")
         == 1
     )
-    assert _value(samples, "agentrun_human_overrides_total", agent="reviewed") == 1
+    assert total(samples, "agentrun_human_overrides_total", agent="reviewed") == 1
     assert (
-        _value(samples, "agentrun_state_duration_seconds_count", agent="echo", state="EXECUTING")
+        total(samples, "agentrun_state_duration_seconds_count", agent="echo", state="EXECUTING")
         == 2
     )
-    assert _value(samples, "agentrun_run_duration_seconds_count", agent="strict") == 1
-    assert _value(samples, "agentrun_review_latency_seconds_count", agent="reviewed") == 1
+    assert total(samples, "agentrun_run_duration_seconds_count", agent="strict") == 1
+    assert total(samples, "agentrun_review_latency_seconds_count", agent="reviewed") == 1

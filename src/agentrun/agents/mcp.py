@@ -120,12 +120,14 @@ class McpServer(BaseModel):
         return self
 
     def describe(self) -> str:
-        """How to find the server, for error messages: never its secrets."""
-        raise NotImplementedError
+        """How to find the server, for error messages: never its secrets. Each transport says
+        where it connects; this is what any declaration can say."""
+        return f"{type(self).__name__} {self.name}"
 
     def identity(self) -> tuple[object, ...]:
-        """What makes two declarations one connection (agents may share a server)."""
-        raise NotImplementedError
+        """What makes two declarations one connection (agents may share a server). Each
+        transport adds what it connects to; by default a name is one server."""
+        return (type(self).__name__, self.name)
 
     def wanted(self) -> tuple[str, ...]:
         """The tools this declaration names, which the server must list."""
