@@ -31,7 +31,8 @@ from tests.cli.test_cli import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-CLOCK = r"\d\d:\d\d:\d\d UTC"
+# The time of day; with the date when it is not today (a deadline past midnight UTC).
+CLOCK = r"(\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d UTC"
 
 
 @pytest.fixture(scope="module")
