@@ -54,7 +54,7 @@ def test_upgrade_then_verify_clean_then_broken(fresh_url: str) -> None:
 
     upgraded = agentrun("db", "upgrade", env={"AGENTRUN_DATABASE_URL": fresh_url})
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "upgraded from empty to revision 0004" in upgraded.stdout
+    assert "upgraded from empty to revision 0005" in upgraded.stdout
 
     fill_and_tamper(fresh_url, events=5, tamper_seq=None)
     clean = agentrun("audit", "verify", "--database-url", fresh_url)

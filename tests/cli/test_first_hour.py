@@ -182,7 +182,8 @@ def test_run_wait_shows_the_pending_review_and_how_to_approve_it(
         )
         assert waiting.poll() is None
         assert re.fullmatch(
-            rf"run {request_id}: waiting for review final-1 \(final\) by alice, bob until "
+            rf"run {request_id}: waiting for review final-1-[0-9a-f]{{16}} \(final\) by alice, bob "
+            rf"until "
             rf"{CLOCK}; approve with: agentrun review {request_id} --decision approve "
             rf"--reviewer alice --address {re.escape(stack.address)}",
             line,
@@ -226,7 +227,7 @@ def test_run_wait_json_keeps_stdout_one_document_and_progress_json_lines(
     reviewing = events[-1]
     assert reviewing["event"] == "progress"
     assert reviewing["state"] == "REVIEWING"
-    assert reviewing["pending_review"]["review_id"] == "final-1"
+    assert re.fullmatch(r"final-1-[0-9a-f]{16}", reviewing["pending_review"]["review_id"])
     assert reviewing["approve_command"].startswith(f"agentrun review {request_id} --decision")
 
 

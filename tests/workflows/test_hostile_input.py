@@ -7,6 +7,7 @@ calls for. A refused review leaves the run waiting, and a valid decision still e
 
 import asyncio
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from agentrun.signing import (
     mint_review_grant,
 )
 from agentrun.workers.worker import build_worker
+from agentrun.workflows.review import review_id_for
 from tests.support.agents import ProbeInput
 from tests.support.hostile_agents import AGENT, OUTPUTS, TOOL, Report
 from tests.support.signed import TTL, signed_setup, start_signed
@@ -273,12 +275,35 @@ async def _send_raw(runs: AgentRunClient, run_id: str, payload: object, channel:
 
 @dataclass
 class Gate:
-    """The review a run waits at, and what the test has seen refused there so far."""
+    """The review a run waits at, and what the test has seen refused there so far.
+
+    Review ids carry a tag of the execution (``final-1-<16 hex>``): the strategies draw the
+    plain names (``final-1``), which :meth:`named` turns into this execution's ids, so a drawn
+    decision names the pending review, a later one, or (``FINAL-1``, ``""``) none at all.
+    """
 
     runs: AgentRunClient
     run_id: str
-    review_id: str = "final-1"
+    execution_id: str
+    number: int = 1
     refused_signals: int = 0
+
+    @classmethod
+    async def at(cls, runs: AgentRunClient, run_id: str) -> "Gate":
+        status = await wait_for_review(runs, run_id)
+        assert status.execution_id is not None
+        return cls(runs, run_id, status.execution_id)
+
+    @property
+    def review_id(self) -> str:
+        return review_id_for("final", self.number, self.execution_id)
+
+    def named(self, decision: ReviewDecision) -> ReviewDecision:
+        plain = re.fullmatch(r"final-(\d+)", decision.review_id or "")
+        if plain is None:
+            return decision
+        tagged = review_id_for("final", int(plain.group(1)), self.execution_id)
+        return decision.model_copy(update={"review_id": tagged})
 
     async def signal_refused(self, why: str) -> None:
         """A refused signal is on the run's record, with its reason."""
@@ -321,7 +346,7 @@ class Gate:
         else:
             await self.runs.signal_review(self.run_id, decision)
         if decision.decision is Decision.REQUEST_CHANGES:
-            self.review_id = f"final-{int(self.review_id.split('-')[1]) + 1}"
+            self.number += 1
             await eventually(
                 lambda: self.runs.status(self.run_id),
                 lambda s: (
@@ -368,14 +393,14 @@ async def test_hostile_review_payloads_are_refused_and_the_run_still_ends(
 ) -> None:
     run_id = await runs.start(RunRequest(agent="reviewed", input={"key": "h"}))
     await wait_for_review(runs, run_id)
-    gate = Gate(runs, run_id)
+    gate = await Gate.at(runs, run_id)
     for payload, channel in attempts:
         if payload is None:  # JSON null: what a bare `temporal workflow signal` sends
             event("refused by the run: no decision")
             await gate.refused(None, channel, "no decision")
             continue
         try:
-            decision = ReviewDecision.model_validate(payload)
+            decision = gate.named(ReviewDecision.model_validate(payload))
         except ValidationError as err:
             _names_a_field(err, payload)
             event("malformed: refused by the client, and raw by the worker")
@@ -402,7 +427,7 @@ async def test_hostile_review_payloads_are_refused_and_the_run_still_ends(
             return
     status = await runs.status(run_id)
     assert status.state is RunState.REVIEWING
-    assert len(status.reviews) == int(gate.review_id.split("-")[1]) - 1  # one per request_changes
+    assert len(status.reviews) == gate.number - 1  # one per request_changes
     final = ReviewDecision(decision=Decision.APPROVE, reviewer="bob", review_id=gate.review_id)
     assert await gate.accepted(final, "update") is not None
 
@@ -412,7 +437,7 @@ async def test_an_edit_over_the_limit_is_refused_by_the_run_as_well_as_the_clien
 ) -> None:
     run_id = await runs.start(RunRequest(agent="reviewed", input={"key": "e"}))
     await wait_for_review(runs, run_id)
-    gate = Gate(runs, run_id)
+    gate = await Gate.at(runs, run_id)
     near_temporal_limit = {"text": "x" * (2 * 1024 * 1024 - 400)}  # its refusal would not fit
     with pytest.raises(AgentRunError, match=f"the limit is {MAX_EDIT_BYTES}"):
         await runs.review(
@@ -541,8 +566,9 @@ async def test_only_a_valid_grant_decides_a_signed_review(
     signed: Signed, attempts: list[tuple[tuple[ReviewDecision, str, str], str]]
 ) -> None:
     run_id = await _start_reviewed(signed, "s")
-    gate = Gate(signed.runs, run_id)
-    for (decision, given_kind, noise), channel in attempts:
+    gate = await Gate.at(signed.runs, run_id)
+    for (drawn, given_kind, noise), channel in attempts:
+        decision = gate.named(drawn)
         kind = given_kind if _signable(decision) or given_kind == "none" else "random"
         token = _token(signed, run_id, gate.review_id, decision, kind=kind, noise=noise)
         sent = decision.model_copy(update={"token": token})
@@ -578,7 +604,7 @@ async def test_a_raw_decision_with_nan_is_refused_not_fatal(signed: Signed) -> N
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(UPDATE_SUBMIT_REVIEW, raw, result_type=ReviewAck)
     assert "no canonical JSON" in str(refused.value.cause)
-    gate = Gate(signed.runs, run_id)
+    gate = await Gate.at(signed.runs, run_id)
     approve = ReviewDecision(decision=Decision.APPROVE, reviewer="alice")
     token = _token(signed, run_id, gate.review_id, approve, kind="valid", noise="-")
     assert await gate.accepted(approve.model_copy(update={"token": token}), "update") is not None

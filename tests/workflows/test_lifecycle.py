@@ -1,5 +1,7 @@
 """The run lifecycle against a real Temporal dev server: states, transitions, visibility."""
 
+import re
+
 import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowFailureError
@@ -87,7 +89,7 @@ async def test_state_is_visible_to_operators(
     metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
     details = metadata.current_details
     assert "REVIEWING" in details
-    assert "waiting for review tool_approval-1 by alice, bob" in details
+    assert re.search(r"waiting for review tool_approval-1-[0-9a-f]{16} by alice, bob", details)
     history = await handle.fetch_history()
     summaries = {
         e.user_metadata.summary.data.decode()

@@ -1,28 +1,45 @@
-"""PREPARING: resolve the agent version and validate the input against the agent's schema.
+"""PREPARING: resolve the agent version, validate the input against the agent's schema and label
+what it brings in (private data, outside content).
 
 Runs as a local activity: one marker event in history holding the run plan (the policies the
 workflow acts on); prompts, tool schemas and the model script stay on the worker.
+
+A run id runs once. A client that allows duplicate workflow ids can start a second execution
+under a finished run's id, and copy that run's grants out of its history: such an execution is
+refused here, before it writes a row or calls a tool. The store says which execution owns the
+id; while the store cannot be read, Temporal's visibility does.
 """
 
 import asyncio
 import json
 from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 from sqlalchemy import func
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 from temporalio import activity
+from temporalio.client import Client
+from temporalio.service import RPCError
 
 from agentrun.activities.errors import first_problem
 from agentrun.activities.record import RunRecorder
 from agentrun.agents.registry import AgentRegistry, RegistryError
 from agentrun.contracts.agents import split_model
 from agentrun.contracts.names import ACTIVITY_PREPARE_RUN
-from agentrun.contracts.prepare import InputProblem, PrepareInput, PrepareResult
+from agentrun.contracts.prepare import GUARD_VERSION, InputProblem, PrepareInput, PrepareResult
 from agentrun.contracts.runs import MAX_INPUT_BYTES
+from agentrun.contracts.states import TERMINAL_STATES, FailureCategory
+from agentrun.logic.input_trust import label_input
 from agentrun.logic.policy import PolicyEngine
 from agentrun.store.models import RunRow
+
+_FINISHED = frozenset(state.value for state in TERMINAL_STATES)
+# A locked store makes a read wait for its busy timeout: PREPARING asks Temporal instead, well
+# inside its deadline (the read goes on in its thread and is dropped).
+OWNER_READ_S = 2.0
 
 
 class PrepareActivities:
@@ -31,17 +48,33 @@ class PrepareActivities:
         registry: AgentRegistry,
         recorder: RunRecorder | None = None,
         sessions: Callable[[], Session] | None = None,
+        *,
         grant_keys: dict[str, str] | None = None,
         providers: Collection[str] = ("scripted",),
+        client: Client | None = None,
     ) -> None:
         self._registry = registry
         self._recorder = recorder
         self._sessions = sessions
         self._grant_keys = grant_keys
         self._providers = providers
+        self._client = client
+        # Its own threads: reads stuck on a locked store must not hold the shared pool that
+        # tools' blocking calls use.
+        self._reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="prepare-owner")
 
     @activity.defn(name=ACTIVITY_PREPARE_RUN)
     async def prepare_run(self, request: PrepareInput) -> PrepareResult:
+        if request.status is not None and request.execution_id is not None:
+            owner = await self.owner(request.status.run_id, request.execution_id)
+            if owner is not None:
+                # Nothing of this execution is recorded: the record is the first execution's.
+                activity.logger.warning("second execution of run refused: %s", owner)
+                return PrepareResult(
+                    problem=InputProblem(
+                        field="run_id", message=owner, category=FailureCategory.POLICY_DENIED
+                    )
+                )
         if self._recorder is not None and request.status is not None:
             # A bounded wait: with the store down the row stays queued and the run goes on
             # (Temporal is the source of truth), rather than failing PREPARING's deadline.
@@ -58,6 +91,41 @@ class PrepareActivities:
                     self._tenant_runs, request.status.tenant_id, request.status.run_id, window
                 )
         return result.model_copy(update=update)
+
+    async def owner(self, run_id: str, execution_id: str) -> str | None:
+        """Why another execution owns ``run_id``, or None when this one may run."""
+        if self._sessions is not None:
+            try:
+                read = asyncio.get_running_loop().run_in_executor(
+                    self._reads, self._stored_owner, run_id, execution_id
+                )
+                return await asyncio.wait_for(read, OWNER_READ_S)
+            except (SQLAlchemyError, TimeoutError):
+                pass  # the store is down or locked: Temporal still knows the executions it kept
+        if self._client is None:
+            return None
+        try:
+            return await self._visible_owner(self._client, run_id, execution_id)
+        except RPCError as err:
+            activity.logger.warning("cannot check %s for earlier executions: %s", run_id, err)
+            return None
+
+    def _stored_owner(self, run_id: str, execution_id: str) -> str | None:
+        assert self._sessions is not None  # noqa: S101 -- checked by the caller
+        with self._sessions() as session:
+            row = session.get(RunRow, run_id)
+        if row is None or row.execution_id == execution_id:
+            return None
+        if row.execution_id is None and row.state not in _FINISHED:
+            return None  # recorded before executions were: this very run, still going
+        return _refusal(run_id, row.execution_id, row.state)
+
+    @staticmethod
+    async def _visible_owner(client: Client, run_id: str, execution_id: str) -> str | None:
+        query = f"WorkflowId = {_quoted(run_id)} AND RunId != {_quoted(execution_id)}"
+        async for other in client.list_workflows(query, limit=1):
+            return _refusal(run_id, other.run_id, other.status.name if other.status else None)
+        return None
 
     def _tenant_runs(self, tenant_id: str, run_id: str, window: timedelta) -> int | None:
         """Runs the tenant started in the window before this one; None without a store (the
@@ -105,4 +173,22 @@ class PrepareActivities:
                     f"(it serves {served}; a provider needs its API key, e.g. OPENAI_API_KEY)",
                 )
             )
-        return PrepareResult(plan=plan, input=validated.model_dump(mode="json"))
+        return PrepareResult(
+            plan=plan,
+            input=validated.model_dump(mode="json"),
+            input_trust=label_input(validated),
+            guard_version=GUARD_VERSION,
+        )
+
+
+def _refusal(run_id: str, owner: str | None, state: str | None) -> str:
+    held = f"execution {owner}" if owner else "an earlier execution"
+    return (
+        f"run id {run_id!r} already ran ({held}, {state or 'unknown state'}); a run id runs "
+        "once, and its grants with it: start a new run"
+    )
+
+
+def _quoted(value: str) -> str:
+    """A visibility-query string literal: Temporal's list filter escapes with a backslash."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -126,10 +126,18 @@ def write_if_behind(sessions: Callable[[], Session], status: RunStatus) -> bool:
     run, items = status_rows(status)
     with sessions() as session, session.begin():
         row = session.execute(
-            select(col(RunRow.state), _transitions())
+            select(col(RunRow.state), _transitions(), col(RunRow.execution_id))
             .where(col(RunRow.run_id) == status.run_id)
             .with_for_update(of=RunRow)
         ).first()
+        owner = row[2] if row is not None else None
+        if owner is not None and status.execution_id not in (None, owner):
+            # A later execution under a finished run's id was refused in PREPARING: the record
+            # stays the first one's.
+            raise ValueError(
+                f"Temporal's latest execution ({status.execution_id}) is not the one the record "
+                f"holds ({owner}): a second execution of this run id was refused"
+            )
         if not lags(status, Stored(row[0], int(row[1])) if row is not None else None):
             return False
         write_batch(session, [Write(runs=[run], items=items)])

@@ -18,6 +18,7 @@ from agentrun.agents.registry import (
     define_tool,
 )
 from agentrun.agents.signatures import DeclarationError
+from agentrun.contracts.trust import Private, Public, Trusted, Untrusted
 
 __all__ = [
     "Agent",
@@ -25,11 +26,15 @@ __all__ = [
     "AgentRegistry",
     "DeclarationError",
     "Message",
+    "Private",
+    "Public",
     "RegistryError",
     "Tool",
     "ToolContext",
     "ToolDefinition",
     "ToolError",
+    "Trusted",
+    "Untrusted",
     "define_tool",
     "tool",
 ]

@@ -20,7 +20,12 @@ from agentrun.contracts.agents import (
     EscalationAction,
     ReviewMode,
 )
-from agentrun.contracts.policy import ArgConstraintRule, ToolAllowlistRule, Verdict
+from agentrun.contracts.policy import (
+    ArgConstraintRule,
+    LethalTrifectaRule,
+    ToolAllowlistRule,
+    Verdict,
+)
 from agentrun.contracts.tools import (
     RequestContext,
     RetentionClass,
@@ -242,6 +247,18 @@ def completion_problems(spec: AgentSpec) -> list[str]:
             "'never' and sample_rate to 0, and drop the approvals)"
         )
     return problems
+
+
+def unguarded_senders(spec: AgentSpec) -> list[str]:
+    """The tools of ``spec`` that can send data out while no ``lethal_trifecta`` rule guards
+    them: a hijacked run could mail out what it read with nobody asked. Said when a worker
+    starts (not refused: the author may have reasons), so it is seen before a run needs it."""
+    guarded = any(
+        isinstance(rule, LethalTrifectaRule)
+        for document in spec.policies
+        for rule in document.rules
+    )
+    return [] if guarded else sorted(t.name for t in spec.tools if t.exfiltration)
 
 
 def _policy_tools(spec: AgentSpec) -> Iterator[tuple[str, str]]:

@@ -1,4 +1,5 @@
-"""Governance events of a run: policy decisions and refused review decisions (docs/governance.md).
+"""Governance events of a run: policy decisions, refused review decisions and the input's trust
+labels (docs/governance.md).
 
 Each is an audit event: a run keeps them in its status (so they are in history and replay the
 same), and the record writes them with the rest of the run, once each (key: run id, event id).
@@ -9,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-GovernanceKind = Literal["policy_decision", "review_refused"]
+GovernanceKind = Literal["policy_decision", "review_refused", "input_labels"]
 
 
 class GovernanceEvent(BaseModel):

@@ -6,6 +6,8 @@ from pydantic import BaseModel
 
 from agentrun.contracts.agents import RunPlan
 from agentrun.contracts.runs import RunStatus
+from agentrun.contracts.states import FailureCategory
+from agentrun.contracts.trust import InputTrust
 
 
 class PrepareInput(BaseModel):
@@ -17,11 +19,19 @@ class PrepareInput(BaseModel):
     status: RunStatus | None = None
     # The run's own model (provider:model) instead of the agent's, when the request asks.
     model: str | None = None
+    # The execution asking (its first run id): a run id runs once, so another execution of a
+    # run id the store already holds is refused before it writes anything.
+    execution_id: str | None = None
 
 
 class InputProblem(BaseModel):
     field: str
     message: str
+    # Why the run cannot go on, when it is not its input (None: invalid_input).
+    category: FailureCategory | None = None
+
+
+GUARD_VERSION = 2
 
 
 class PrepareResult(BaseModel):
@@ -29,6 +39,12 @@ class PrepareResult(BaseModel):
 
     plan: RunPlan | None = None
     input: dict[str, Any] | None = None
+    # Which input fields are private or untrusted (None: runs that began before input labels).
+    input_trust: InputTrust | None = None
+    # How the run guards itself, recorded so a replay keeps what the run began with (data in the
+    # marker rather than a patch marker next to it). 1: the first screen on escaped JSON, review
+    # ids numbered only. 2: the current screen on decoded text, review ids bound to the execution.
+    guard_version: int = 1
     problem: InputProblem | None = None
     # Whether the worker keeps a run record, recorded in history with the rest: runs that began
     # before the store existed decode it as False and replay without flushing.

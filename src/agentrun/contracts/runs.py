@@ -62,6 +62,8 @@ class RunStatus(BaseModel):
     run_id: str
     agent: str
     version: str | None = None
+    # The Temporal execution this status is of (its first run id): a run id runs once.
+    execution_id: str | None = None
     # The model the run calls, provider:model (None until PREPARING has resolved it).
     model: str | None = None
     tenant_id: str

@@ -66,6 +66,8 @@ class RunRow(SQLModel, table=True):
     run_id: str = Field(primary_key=True)
     agent: str = Field(index=True)
     version: str | None = None
+    # The Temporal execution (first run id) the record belongs to: a run id runs once.
+    execution_id: str | None = None
     tenant_id: str = Field(index=True)
     user_id: str
     request_id: str

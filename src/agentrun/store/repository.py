@@ -88,6 +88,7 @@ def run_row(
     state: str,
     started_at: datetime,
     version: str | None = None,
+    execution_id: str | None = None,
     failure_category: str | None = None,
     failure_message: str | None = None,
     finished_at: datetime | None = None,
@@ -100,6 +101,7 @@ def run_row(
         run_id=run_id,
         agent=agent,
         version=version,
+        execution_id=execution_id,
         tenant_id=tenant_id,
         user_id=user_id,
         request_id=request_id,
@@ -305,12 +307,11 @@ def governance_item(
     event: GovernanceEvent,
     retention: RetentionClass = RetentionClass.BUSINESS_90D,
 ) -> RowItem:
-    """A policy decision or a refused review: the audit actor is who acted, else the policy."""
+    """A policy decision, a refused review or the input's trust labels: the audit actor is who
+    acted, else the policy."""
     values = {"run_id": run_id, **event.model_dump()}
     action = (
-        f"{event.checkpoint}:{event.verdict}"
-        if event.kind == "policy_decision"
-        else "review_refused"
+        f"{event.checkpoint}:{event.verdict}" if event.kind == "policy_decision" else event.kind
     )
     return RowItem(
         table_of(GovernanceEventRow),

@@ -20,7 +20,7 @@ from agentrun.activities.conversation import ConversationStore
 from agentrun.activities.model import ModelActivities
 from agentrun.activities.prepare import PrepareActivities
 from agentrun.activities.providers.base import ModelProvider, close_providers
-from agentrun.activities.providers.serve import serve_providers, warn_unserved
+from agentrun.activities.providers.serve import serve_providers, warn_unguarded, warn_unserved
 from agentrun.activities.reconcile import ReconcileActivities, request_startup_sweep
 from agentrun.activities.record import RecordActivities, RunRecorder
 from agentrun.activities.retention import RetentionActivities
@@ -217,12 +217,14 @@ def build_worker(
     # Hosted providers are configured by their SDKs' own variables (OPENAI_API_KEY, ...).
     served = serve_providers(os.environ if environ is None else environ)
     warn_unserved(registry, served)
+    warn_unguarded(registry)
     prepare = PrepareActivities(
         registry,
         recorder,
         session_factory(engine) if engine is not None else None,
         grant_keys=public_keys(settings) if settings.auth_required else None,
         providers=tuple(served.providers),
+        client=client,
     )
     tracer = tracer_provider.get_tracer(TRACER_NAME) if tracer_provider else None
     # Lists every declared MCP server's tools, adding them to their agents: a server the worker

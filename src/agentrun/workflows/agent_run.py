@@ -105,7 +105,7 @@ class AgentRunWorkflow(AgentRunBase):
         if prepared.problem is not None or prepared.plan is None or prepared.input is None:
             problem = prepared.problem
             raise RunFailure(
-                FailureCategory.INVALID_INPUT,
+                (problem.category if problem else None) or FailureCategory.INVALID_INPUT,
                 problem.message if problem else "agent could not be prepared",
                 field=problem.field if problem else None,
             )
@@ -115,11 +115,16 @@ class AgentRunWorkflow(AgentRunBase):
         if prepared.grant_keys is not None:
             check_start_grant(request, self._run_id, prepared.grant_keys)
             self._desk.require_grants(prepared.grant_keys, self._run_id, request.tenant_id)
+        self._desk.bind_review_ids = prepared.guard_version >= 2
         try:
-            self._guard = Guardrails(spec, request.agent, request.tenant_id)
+            self._guard = Guardrails(
+                spec, request.agent, request.tenant_id, legacy_screen=prepared.guard_version < 2
+            )
         except PolicyError as err:  # documents that conflict: fail the run, not its task
             raise RunFailure(FailureCategory.INTERNAL, f"policies: {err}") from None
         run_input = prepared.input
+        if prepared.input_trust is not None:
+            self._guard.label_input(prepared.input_trust)
         decision = self._guard.check_input(run_input, prepared.tenant_runs_in_window)
         if decision.verdict is PolicyVerdict.DENY:
             raise RunFailure(FailureCategory.POLICY_DENIED, describe(decision), field="input")

@@ -39,6 +39,7 @@ async def prepare(request: RunRequest, status: RunStatus) -> PrepareResult:
                 input=request.input,
                 status=status,
                 model=request.model,
+                execution_id=workflow.info().first_execution_run_id,
             ),
             result_type=PrepareResult,
             schedule_to_close_timeout=PREPARE_TIMEOUT,

@@ -23,9 +23,11 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.runs import RunRequest
     from agentrun.contracts.states import FailureCategory
     from agentrun.contracts.tools import ToolPolicy
+    from agentrun.contracts.trust import InputTrust
     from agentrun.logic.grants import GrantRefused, start_digest, verify_grant
     from agentrun.logic.policy import PolicyEngine, RunFacts
     from agentrun.logic.redaction import find_entities, redact_value
+    from agentrun.logic.screen_text import screened_text
     from agentrun.workflows.errors import RunFailure
 
 START_ROLES = frozenset({Role.RUNNER, Role.ADMIN})
@@ -33,22 +35,40 @@ _STOPS = frozenset({Verdict.DENY, Verdict.ESCALATE})
 
 
 class Guardrails:
-    def __init__(self, plan: RunPlan, agent: str, tenant_id: str) -> None:
+    def __init__(self, plan: RunPlan, agent: str, tenant_id: str, *, legacy_screen: bool) -> None:
+        """``legacy_screen``: the run began before guard version 2 (PREPARING's result says),
+        so it screens escaped JSON with the first, frozen screen, as it did then."""
         self._engine = PolicyEngine.compile(plan.policies)
         self._agent = agent
         self._tenant = tenant_id
+        self._legacy_screen = legacy_screen
         self._known = frozenset(t.name for t in plan.tools)
         self._calls: Counter[str] = Counter()
         self.private_data_seen = False
         self.untrusted_seen = False
         self.events: list[GovernanceEvent] = []
 
+    def label_input(self, trust: InputTrust) -> None:
+        """From PREPARING on, the input counts like a tool's output: private data a field brought
+        in and outside content a field carries both arm the lethal-trifecta rule."""
+        self.private_data_seen |= trust.private
+        self.untrusted_seen |= trust.untrusted
+        self.events.append(
+            GovernanceEvent(
+                event_id=f"p{len(self.events) + 1}",
+                kind="input_labels",
+                at=workflow.now(),
+                reason=trust.describe(),
+                checkpoint=Checkpoint.INPUT.value,
+            )
+        )
+
     def check_input(
         self, run_input: Mapping[str, Any], tenant_runs_in_window: int | None
     ) -> PolicyDecision:
         decision = self._decide(
             Checkpoint.INPUT,
-            text=_text(run_input),
+            text=self._screened(run_input),
             tenant_runs_in_window=tenant_runs_in_window,
         )
         if decision.rule_id is None:  # the policies in force, on the record once per run
@@ -78,7 +98,9 @@ class Guardrails:
 
     def after_tool(self, tool: ToolPolicy, output: str) -> PolicyDecision:
         """Screen what the tool returned, then label the run with what it has now seen."""
-        decision = self._decide(Checkpoint.AFTER_TOOL, tool=tool, tool_name=tool.name, text=output)
+        decision = self._decide(
+            Checkpoint.AFTER_TOOL, tool=tool, tool_name=tool.name, text=self._screened(output)
+        )
         self.private_data_seen |= tool.private_data
         self.untrusted_seen |= tool.untrusted_output
         return decision
@@ -87,10 +109,10 @@ class Guardrails:
         """The output layer: PII and secrets never leave the run, whatever the rules say."""
         if output is None:
             return None
-        decision = self._decide(Checkpoint.OUTPUT, text=_text(output))
+        decision = self._decide(Checkpoint.OUTPUT, text=self._screened(output))
         redacted = redact_value(output)
         if redacted != output and decision.rule_id is None:
-            found = sorted({f.type.value for f in find_entities(_text(output))})
+            found = sorted({f.type.value for f in find_entities(screened_text(output))})
             self._record(
                 decision.model_copy(update={"verdict": Verdict.REDACT}),
                 reason=f"output redacted: {', '.join(found)}",
@@ -98,6 +120,12 @@ class Guardrails:
         return redacted
 
     # -------------------------------------------------------------- helpers
+
+    def _screened(self, value: Any) -> str:
+        """What the screen reads: every string of the value (keys too) as the model will read
+        it, never an escaped serialisation, where ``\\u200b`` and a ``\\n`` before "Ignore all
+        previous instructions" would hide what the screen looks for."""
+        return _text(value) if self._legacy_screen else screened_text(value)
 
     def _decide(self, checkpoint: Checkpoint, **facts: Any) -> PolicyDecision:
         decision = self._engine.decide(
@@ -108,6 +136,7 @@ class Guardrails:
                 known_tools=self._known,
                 private_data_seen=self.private_data_seen,
                 untrusted_seen=self.untrusted_seen,
+                legacy_screen=self._legacy_screen,
                 **facts,
             )
         )
@@ -147,6 +176,7 @@ class Guardrails:
 
 
 def _text(value: Any) -> str:
+    """The first screen's text (runs before ``screen-v2``): kept exactly as it was."""
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
 
 

@@ -1,5 +1,6 @@
 """The review desk: pending reviews, decision validation, deadlines and escalation."""
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,16 @@ with workflow.unsafe.imports_passed_through():
 
 ESCALATION_REVIEWER = "escalation-policy"
 REVIEW_ROLES = frozenset({Role.REVIEWER, Role.ADMIN})
+_TAG_HEX = 16
+
+
+def review_id_for(kind: str, number: int, execution_id: str) -> str:
+    """``final-1-<16 hex>``: the tag is a digest of the execution's first run id, which the
+    server draws at random when the execution starts. A review grant names its review id, so it
+    is good in this execution only (a second execution under the same run id numbers its reviews
+    alike but tags them otherwise), and nobody can sign a grant for a review before it opens."""
+    digest = hashlib.sha256(f"{execution_id}/{kind}-{number}".encode()).hexdigest()
+    return f"{kind}-{number}-{digest[:_TAG_HEX]}"
 
 
 class ReviewDesk:
@@ -44,6 +55,9 @@ class ReviewDesk:
         self._run_id = ""
         self._tenant_id = ""
         self._used_grants: set[str] = set()
+        # Review ids carry a tag of the execution (guard version 2, from PREPARING's result);
+        # runs that began before numbered them only ("final-1"), and replay so.
+        self.bind_review_ids = False
 
     def require_grants(self, public_keys: dict[str, str], run_id: str, tenant_id: str) -> None:
         """From now on a decision counts only with a grant signed by one of these keys."""
@@ -133,7 +147,10 @@ class ReviewDesk:
     ) -> "Verdict":
         """Wait for a decision; on each expired deadline apply the escalation policy."""
         self._opened += 1
-        review_id = f"{kind}-{self._opened}"
+        if self.bind_review_ids:
+            review_id = review_id_for(kind, self._opened, workflow.info().first_execution_run_id)
+        else:
+            review_id = f"{kind}-{self._opened}"
         opened_at = workflow.now()
         escalated = False
         while True:

@@ -137,6 +137,7 @@ class AgentRunBase:
             run_id=self._run_id,
             agent=request.agent,
             version=self._spec.version if self._spec else None,
+            execution_id=workflow.info().first_execution_run_id,
             model=f"{self._spec.provider}:{self._spec.model}" if self._spec else None,
             tenant_id=request.tenant_id,
             user_id=request.user_id,

@@ -15,7 +15,7 @@ import structlog
 
 from agentrun.activities.providers.base import ModelProvider
 from agentrun.activities.providers.scripted import ScriptedProvider
-from agentrun.agents.registry import AgentRegistry
+from agentrun.agents.registry import AgentRegistry, unguarded_senders
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +54,20 @@ def serve_providers(environ: Mapping[str, str]) -> ServedProviders:
         except ImportError as err:  # the provider's SDK is missing from this install
             served.unavailable[name] = f"{name}: its SDK cannot be imported ({err})"
     return served
+
+
+def warn_unguarded(registry: AgentRegistry) -> None:
+    """Say at start-up which agents can send data out with no lethal-trifecta rule in force
+    (docs/governance.md#trust-labels): the safe default is to have one."""
+    for definition in registry.definitions():
+        senders = unguarded_senders(definition.spec)
+        if senders:
+            log.warning(
+                "agent can send data out with no lethal_trifecta rule: a hijacked run could "
+                "mail out what it read with nobody asked",
+                agent=str(definition.spec.ref),
+                tools=", ".join(senders),
+            )
 
 
 def warn_unserved(registry: AgentRegistry, served: ServedProviders) -> None:

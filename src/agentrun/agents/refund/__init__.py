@@ -11,7 +11,7 @@ variant through ``build_refund_agent`` instead.
 """
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +39,7 @@ from agentrun.contracts.agents import (
     ScriptStep,
     StateDeadlines,
 )
+from agentrun.contracts.trust import Public, Trusted, Untrusted
 from agentrun.logic.policy import load_policy_file
 
 __all__ = [
@@ -68,13 +69,26 @@ REFUND_SAMPLE_INPUT: dict[str, Any] = {
 
 
 class RefundRequest(BaseModel):
-    """What a support ticket must carry before the agent may act on it."""
+    """What a support ticket must carry before the agent may act on it.
+
+    Trust labels (docs/governance.md): the order id and amount are checked shapes that carry no
+    instructions and no one's personal data; the reason is what the customer wrote, so it counts
+    as private and untrusted, and with it the lethal-trifecta rule puts every email (a tool that
+    sends data out) in front of a person, whatever the injection screen says.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    order_id: str = Field(pattern=ORDER_ID_PATTERN)
-    reason: str = Field(min_length=1, max_length=500)
-    amount: float = Field(gt=0, le=MAX_REFUND)
+    order_id: Annotated[str, Public, Trusted] = Field(pattern=ORDER_ID_PATTERN)
+    reason: Annotated[str, Untrusted] = Field(min_length=1, max_length=500)
+    amount: Annotated[float, Public, Trusted] = Field(gt=0, le=MAX_REFUND)
+
+
+class UnattendedRefundRequest(RefundRequest):
+    """For benchmarks, which send emails with no person and write every reason themselves: the
+    reason is trusted there, or the trifecta rule would stop each run for a reviewer."""
+
+    reason: Annotated[str, Trusted] = Field(min_length=1, max_length=500)
 
 
 REFUND_SYSTEM_PROMPT = """\
@@ -194,7 +208,7 @@ def build_refund_agent(
     )
     return AgentDefinition(
         spec=spec,
-        input_model=RefundRequest,
+        input_model=RefundRequest if email_approval else UnattendedRefundRequest,
         tools=tools,
         setup=db.setup,
         example_input=REFUND_SAMPLE_INPUT,

@@ -23,8 +23,10 @@ class RunFacts:
       content (from the tools' trust labels).
     - ``tenant_runs_in_window``: runs the tenant started in the rate-limit window before this one,
       counted by the caller for the engine's ``rate_limit_window``; None when not counted.
-    - ``text``: what the injection screen reads: the input at input, the tool's output (as text)
-      at after_tool.
+    - ``text``: what the injection screen reads: the input at input, the tool's output at
+      after_tool, as their decoded strings (``agentrun.logic.injection.screened_text``).
+    - ``legacy_screen``: screen with the first, frozen screen (runs that began before it changed
+      replay with it).
     """
 
     checkpoint: Checkpoint
@@ -42,6 +44,7 @@ class RunFacts:
     untrusted_seen: bool = False
     tenant_runs_in_window: int | None = None
     text: str | None = None
+    legacy_screen: bool = False
 
 
 class PolicyError(UserError, ValueError):

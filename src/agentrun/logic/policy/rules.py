@@ -22,6 +22,7 @@ from agentrun.contracts.policy import (
     Rule,
     ToolAllowlistRule,
 )
+from agentrun.logic import injection_v1
 from agentrun.logic.injection import screen_injection
 from agentrun.logic.policy.arguments import compile_arg_constraint
 from agentrun.logic.policy.facts import CannotEvaluate, Check, RunFacts
@@ -147,7 +148,7 @@ def _injection(rule: InjectionRule) -> Check:
         text = facts.text
         if text is None:
             raise CannotEvaluate("no text to screen for prompt injection")
-        hit = screen_injection(text)
+        hit = (injection_v1.screen_injection if facts.legacy_screen else screen_injection)(text)
         if hit is None:
             return None
         encoded = " (base64-encoded)" if hit.encoded else ""
