@@ -25,9 +25,9 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.tools import ToolPolicy
     from agentrun.contracts.trust import InputTrust
     from agentrun.logic.grants import GrantRefused, start_digest, verify_grant
+    from agentrun.logic.injection import screened_text
     from agentrun.logic.policy import PolicyEngine, RunFacts
     from agentrun.logic.redaction import find_entities, redact_value
-    from agentrun.logic.screen_text import screened_text
     from agentrun.workflows.errors import RunFailure
 
 START_ROLES = frozenset({Role.RUNNER, Role.ADMIN})

@@ -1,0 +1,110 @@
+"""The screen itself: hidden characters, then each view of the text, then what decodes out of it."""
+
+import re
+from dataclasses import dataclass
+
+from agentrun.logic.injection import (
+    actions,
+    disclosure,
+    languages,
+    more_languages,
+    patterns,
+    views,
+)
+from agentrun.logic.injection.decoders import Budget, decoded_texts
+from agentrun.logic.injection.json_text import MAX_SCREENED_CHARS
+from agentrun.logic.injection.rules import RuleSet, compile_rules
+
+_PHRASE_CHARS = 120
+# A decoded text is searched for encodings once more (base64 of hex, say), never a third time.
+_MAX_DEPTH = 2
+
+_ASCII_RULES = compile_rules(
+    patterns.SPECS + disclosure.SPECS + actions.SPECS + languages.LATIN + more_languages.LATIN,
+    views.fold,
+)
+_ALL_RULES: RuleSet = _ASCII_RULES + compile_rules(more_languages.OTHER, views.fold)
+_SQUASHED = compile_rules(views.SQUASHED)
+
+
+@dataclass(frozen=True, slots=True)
+class InjectionHit:
+    """``phrase`` is the matched text as screened: normalised when the text was not ASCII, and
+    de-obfuscated or decoded when it was found in a view (``encoded`` says decoded)."""
+
+    kind: str
+    phrase: str
+    encoded: bool = False
+
+
+def screen_injection(text: str) -> InjectionHit | None:
+    """The first sign of injected instructions in ``text``, or None.
+
+    Pure (no I/O, clock or randomness): it runs in workflow code and must replay the same.
+    """
+    if len(text) > MAX_SCREENED_CHARS:
+        text = text[:MAX_SCREENED_CHARS]
+    return _screen(text, encoded=False, depth=0, budget=Budget())
+
+
+def _screen(text: str, *, encoded: bool, depth: int, budget: Budget) -> InjectionHit | None:
+    if not text.isascii():
+        if views.TAG_CHARS.search(text):
+            return InjectionHit("hidden", "invisible Unicode tag characters", encoded)
+        if views.INVISIBLE_RUN.search(text):
+            return InjectionHit("hidden", "a run of invisible characters", encoded)
+    folded = views.fold(text)
+    lowered = folded.lower()
+    hit = _match(lowered, encoded, quote=folded)
+    if hit is None:
+        hit = _views(text, lowered, encoded)
+    if hit is None and depth < _MAX_DEPTH:
+        decoded = decoded_texts(folded, budget)
+        if decoded:
+            hit = _screen("\n".join(decoded), encoded=True, depth=depth + 1, budget=budget)
+    return hit
+
+
+def _views(text: str, lowered: str, encoded: bool) -> InjectionHit | None:
+    """The derived views in turn; each is None unless it can tell something new."""
+    shape = views.skeleton(text) if not text.isascii() else None
+    candidates = (
+        shape,
+        views.leet(lowered),
+        views.leet(shape) if shape is not None else None,  # homoglyphs and digits mixed
+    )
+    for view in candidates:
+        hit = _match(view, encoded) if view is not None else None
+        if hit is not None:
+            return hit
+    joined, squashed = views.joined(lowered)
+    hit = _match(joined, encoded) if joined is not None else None
+    for run in squashed:
+        hit = hit or _found(_SQUASHED.leftmost(run), run, encoded)
+    if hit is None:
+        reversed_view = views.reversed_runs(text)
+        hit = _match(reversed_view, encoded) if reversed_view is not None else None
+    for transform in (views.rot13, views.backwards):
+        if hit is None:
+            view = transform(lowered)
+            hit = _match(view, True) if view is not None else None
+    return hit
+
+
+def _match(lowered: str, encoded: bool, quote: str | None = None) -> InjectionHit | None:
+    """The leftmost match in the view. ``quote`` is the view before lower-casing: the phrase is
+    quoted from it when lower-casing kept every offset (it does but for a few letters)."""
+    rules = _ASCII_RULES if lowered.isascii() else _ALL_RULES
+    return _found(
+        rules.leftmost(lowered), quote if quote and len(quote) == len(lowered) else lowered, encoded
+    )
+
+
+def _found(
+    found: tuple[str, re.Match[str]] | None, source: str, encoded: bool
+) -> InjectionHit | None:
+    if found is None:
+        return None
+    kind, match = found
+    phrase = " ".join(source[match.start() : match.end()].split())[:_PHRASE_CHARS]
+    return InjectionHit(kind, phrase or kind, encoded)
