@@ -9,9 +9,14 @@ for fiction (555-01xx in North America, 020 7946 0xxx in London, 0491 570 156 in
 keys random characters after each provider's prefix.
 
 Some positives are written in forms the detector is documented not to catch (a UK national
-number with no phone keyword on its line, a card grouped with dots), and some negatives cannot
-be told from an entity by any detector (a Luhn-valid 16-digit id in Visa's range), so the
-measured figures are honest rather than 1.00 by construction.
+number with no phone keyword on its line), and some negatives cannot be told from an entity by
+any detector (a Luhn-valid 16-digit id in Visa's range), so the measured figures are honest
+rather than 1.00 by construction.
+
+The lines after the first 386 (``build_gaps``) cover the classes an outside red team found
+missed (issue 17): RFC 5322 and accented local parts, password labels and values with
+punctuation, URL credentials, random secrets in prose, provider keys under another name, and
+decoys for each. They come from a generator of their own, so the first lines stay as they were.
 """
 
 import base64
@@ -220,7 +225,9 @@ FIELDS: dict[str, tuple[str, Maker]] = {
     "phone_kw": ("phone", Gen.national_phone),
     "phone_hard": ("phone", lambda g: f"020 7946 0{g.digits(3)}"),
     "card": ("card", lambda g: g.card_text(g.card())),
-    "card_hard": ("card", lambda g: ".".join(g.card()[i : i + 4] for i in range(0, 16, 4))),
+    # Each group is drawn from another card (the draws the first corpus made), so the number is
+    # a card only when it happens to pass the check: "card?" labels it by that (see fill).
+    "card_hard": ("card?", lambda g: ".".join(g.card()[i : i + 4] for i in range(0, 16, 4))),
     "iban": ("iban", lambda g: g.iban_text(g.iban())),
     "ssn": ("ssn", Gen.ssn),
     "ssn_space": ("ssn", lambda g: g.ssn().replace("-", " ")),
@@ -404,6 +411,277 @@ NEGATIVES = (
 )
 
 
+# The classes an outside red team found missed (issue 17): RFC 5322 and accented local parts,
+# password labels and values with punctuation, URL credentials, random secrets in prose, and
+# provider keys under another name; with decoys for each. Drawn from a generator of their own
+# and appended after the lines above, so those stay as they were.
+GAP_SEED = SEED + 17
+APOSTROPHE_NAMES = ("o'connor", "d'angelo", "o'brien", "d'souza", "n'diaye", "o'neill", "d'arcy")
+ACCENTED_NAMES = (
+    "josé.garcía", "müller", "zoë.dubois", "françois", "søren.kierkegaard", "łukasz.wójcik",
+    "ana-maría.lópez", "björn", "anaïs", "çelik", "đorđe", "nguyễn.văn",
+)  # fmt: skip
+RANDOM_ALPHABETS = (
+    string.ascii_letters + string.digits,
+    string.ascii_lowercase + string.digits,
+    string.ascii_letters + string.digits + "+/",
+)
+# Symbols a password may hold inside a bare value (no "=", quotes, brackets or backticks,
+# which some templates use to end the value).
+BARE_SYMBOLS = "&!#%^*?@$+~|\\/"
+URL_SYMBOLS = "!$&*+~-_:%"
+JSON_ESCAPES = ('\\"', "\\\\", "&", "/")  # an escaped quote, an escaped backslash
+PASSPHRASE_WORDS = ("correct", "horse", "battery", "staple", "purple", "monkey", "dishwasher")
+
+
+def _email_local(gen: Gen) -> str:
+    first, last = gen.pick(NAMES).lower(), gen.pick(NAMES).lower()
+    return gen.pick(
+        (gen.pick(APOSTROPHE_NAMES), f"{first}.{gen.pick(APOSTROPHE_NAMES)}",
+         gen.pick(ACCENTED_NAMES), f"{gen.pick(ACCENTED_NAMES)}{gen.rng.randint(1, 99)}",
+         f"{first}!{last}", f"{first}#{gen.rng.randint(1, 9)}", f"{first}&{last}",
+         f"{first}*{gen.pick(WORDS)}", f"{first}^{last}", f"{first}~{last}",
+         f"{first}${gen.rng.randint(1, 99)}", f"{first}%{gen.pick(WORDS)}",
+         f"{first}'{last}", f"{first}+{gen.pick(WORDS)}-{gen.rng.randint(1, 9)}")
+    )  # fmt: skip
+
+
+def email_rfc(gen: Gen) -> str:
+    domain = gen.pick(("example.com", "example.ie", "example.fr", "beispiel.de", "ejemplo.es"))
+    return f"{_email_local(gen)}@{domain}"
+
+
+def email_quoted(gen: Gen) -> str:
+    return f'"{gen.pick(NAMES).lower()} {gen.pick(NAMES).lower()}"@example.com'
+
+
+def email_cyrillic(gen: Gen) -> str:
+    local = gen.pick(("иван.петров", "ольга", "дмитрий.соколов", "анна.смирнова"))
+    return f"{local}@{gen.pick(('пример.рф', 'example.ru'))}"
+
+
+def pw_bare(gen: Gen) -> str:
+    """A password with a symbol or two inside, ending with a letter or digit."""
+    word = gen.pick(WORDS).capitalize()
+    return (
+        f"{word}{gen.pick(tuple(BARE_SYMBOLS))}{gen.digits(gen.rng.randint(1, 4))}"
+        f"{gen.pick(tuple(BARE_SYMBOLS))}{gen.layout('{a3}')}"
+    )
+
+
+def pw_brackets(gen: Gen) -> str:
+    """Brackets and quotes inside, for values that are quoted or bare at the end of a line."""
+    word = gen.pick(WORDS).capitalize()
+    inner = gen.pick(("(42)", "[x]", "{7}", "<3", "it's", "a,b", "x;y", "k:v", "50%"))
+    return f"{word}{inner}{gen.digits(2)}{gen.pick(('!', '#', 'Q', 'z'))}"
+
+
+def pw_url(gen: Gen) -> str:
+    return (
+        f"{gen.pick(WORDS)}{gen.pick(tuple(URL_SYMBOLS))}{gen.digits(3)}"
+        f"{gen.pick(('@', '', '!'))}{gen.layout('{a4}')}"
+    )
+
+
+def pw_json(gen: Gen) -> str:
+    """As it appears inside a JSON string: an escaped quote or backslash in the middle."""
+    return gen.pick(WORDS) + gen.pick(JSON_ESCAPES) + gen.layout("{a5}{d2}")
+
+
+def random_secret(gen: Gen) -> str:
+    return gen.chars(gen.pick(RANDOM_ALPHABETS), gen.rng.randint(32, 48))
+
+
+def key_no_digit(gen: Gen) -> str:
+    """An OpenAI-style key that happens to have no digit: a key by its name only."""
+    return "sk-live-" + gen.chars(string.ascii_letters, 28)
+
+
+def _card16(gen: Gen) -> str:
+    prefix, _ = gen.rng.choice([p for p in CARD_PREFIXES if p[1] == 16])
+    return Gen.luhn_complete(prefix + gen.digits(15 - len(prefix)))
+
+
+def card_dotted(gen: Gen) -> str:
+    digits = _card16(gen)  # once: not once per group
+    return ".".join(digits[i : i + 4] for i in range(0, 16, 4))
+
+
+def png_base64(gen: Gen) -> str:
+    data = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + gen.rng.randbytes(45)
+    return base64.b64encode(data).decode()
+
+
+def ssh_public(gen: Gen) -> str:
+    data = b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00 " + gen.rng.randbytes(32)
+    return base64.b64encode(data).decode()
+
+
+def text_base64(gen: Gen) -> str:
+    sentence = f"{gen.pick(NAMES)} asked about the {gen.pick(WORDS)} invoice on {gen.digits(2)} May"
+    return base64.b64encode(sentence.encode()).decode()
+
+
+FIELDS.update(
+    {
+        "email_rfc": ("email", email_rfc),
+        "email_quoted": ("email", email_quoted),
+        "email_cyrillic": ("email", email_cyrillic),
+        "pw_bare": ("password", pw_bare),
+        "pw_brackets": ("password", pw_brackets),
+        "pw_url": ("password", pw_url),
+        "card_dotted": ("card", card_dotted),
+        "pw_query": ("password", lambda g: pw_url(g).replace("&", "%26").replace(":", "%3A")),
+        "pw_json": ("password", pw_json),
+        "pw_random": ("password", random_secret),
+        "passphrase": ("password", lambda g: " ".join(g.pick(PASSPHRASE_WORDS) for _ in range(4))),
+        "pin": ("password", lambda g: g.digits(g.rng.choice((4, 4, 6)))),
+        "secret_random": ("api_key", random_secret),
+        "api_key_nodigit": ("api_key", key_no_digit),
+        "user": ("", lambda g: g.pick(NAMES).lower()),
+        "png": ("", png_base64),
+        "ssh_pub": ("", ssh_public),
+        "b64_text": ("", text_base64),
+        "slug": ("", lambda g: f"{g.pick(WORDS)}-{g.pick(WORDS)}-{g.digits(3)}-{g.pick(WORDS)}-xl"),
+        "tracking": ("", lambda g: g.layout(g.pick(("9400111899223{d9}", "1Z{C6}{d10}")))),
+        "order_code": ("", lambda g: f"ORDER{g.digits(14)}"),
+        "idem": ("", lambda g: f"refund-ORD-{g.digits(7)}-{g.rng.randint(1, 9)}"),
+        "stripe_id": ("", lambda g: g.pick(("ch_", "pi_", "cus_", "prod_")) + g.layout("{a24}")),
+    }
+)  # fmt: skip
+
+GAP_TEMPLATES: tuple[tuple[str, int], ...] = (
+    # emails: RFC 5322 local parts, accents, quoted local parts, in quotes and other scripts
+    ("Please forward the refund note to {email_rfc} today.", 8),
+    ("Reply-To: '{email_rfc}'", 4),
+    ("From: {name} <{email_rfc}>", 4),
+    ("(cc {email_rfc}) and `{email_rfc}` were both on the thread.", 3),
+    ('{{"contact": "{email_rfc}", "locale": "fr-FR"}}', 3),
+    ("The customer's address is {email_quoted}, quotes included.", 3),
+    ("Écrivez à {email_rfc} pour toute question sur la commande {id}.", 3),
+    ("Bitte antworten Sie an «{email_rfc}» bis {date}.", 2),
+    ("请联系{email_rfc}获取发票。", 2),
+    ("連絡先\uff1a{email_rfc}\uff08営業時間内\uff09", 2),  # full-width colon, parentheses
+    ("Ответ отправлен на {email_cyrillic}.", 2),
+    # password labels and values with punctuation
+    ("pwd: {password} (rotated {date})", 4),
+    ("passwd={pw_bare}", 3),
+    ("pass: {password}", 3),
+    ('passphrase: "{passphrase}"', 3),
+    ("Your PIN is {pin}.", 3),
+    ("secret: {pw_bare}", 3),
+    ("The password is {password} and the user is {name}.", 4),
+    ("my password was {password}, please reset it", 3),
+    ("password = {pw_brackets}", 3),
+    ('{{"user": "{user}", "password": "{pw_json}"}}', 4),
+    ("database:\n  username: {user}\n  password: {pw_brackets}\n  port: 5432", 3),
+    ("DB_PASSWORD={pw_bare}", 4),
+    ("export PGPASSWORD='{pw_bare}'", 3),
+    ('MYSQL_ROOT_PASSWORD="{pw_brackets}"', 2),
+    ("Server=db.example.com;User Id={user};Password={pw_bare};Database=orders;", 3),
+    ("Set `DB_PASSWORD={pw_bare}` in the .env file.", 2),
+    ("(password: {pw_bare})", 2),
+    ("login?user={user}&password={pw_query}&remember=1", 2),
+    ("Passwort: {password}", 2),
+    ("mot de passe : {password}", 2),
+    ("contraseña: {pw_bare}", 2),
+    ("密码\uff1a{password}", 2),
+    ("Customer read the card out as {card_dotted} over the phone.", 3),
+    ("Karte {card_dotted} wurde am {date} belastet.", 2),
+    # URL credentials
+    ("postgres://{user}:{pw_url}@db.internal.example.com:5432/app", 4),
+    ("git remote add origin https://{user}:{pw_url}@git.example.com/acme/shop.git", 3),
+    ("REDIS_URL=redis://:{pw_url}@cache.example.net:6379/0", 2),
+    ("amqp://{user}:{pw_url}@mq.example.org/vhost connection refused", 2),
+    # unprefixed random secrets: named (a password by the key/value rule) and in prose
+    ("password: {pw_random}", 3),
+    ("token: {pw_random} (expires in 1h)", 3),
+    ("The key {secret_random} leaked in yesterday's build log.", 4),
+    ("Heads up: {secret_random} was exposed in a public gist, revoke it.", 3),
+    ("I rotated the secret; the old value {secret_random} no longer works.", 3),
+    ("Found credentials in the repo: {secret_random} (please rotate).", 3),
+    ("Der API-Key {secret_random} wurde versehentlich geteilt.", 2),
+    ("my password {pw_random} got leaked", 2),
+    # keys under another name: the key's shape names the type
+    ("password: {api_key}", 4),
+    ("passwd={api_key}", 2),
+    ('{{"secret": "{api_key}"}}', 3),
+    ("pwd: {api_key_nodigit}", 2),
+    ("API_TOKEN={api_key_nodigit}", 2),
+    # decoys with an entity-like token next to a secret word
+    ("commit {sha} fixed the key rotation job", 3),
+    ("sha256:{sha256} is the digest of the secret store image", 3),
+    ("run {uuid} rotated the token cache", 3),
+    ("idempotency key {idem} reused", 3),
+    ("tracking {tracking}: the token bucket of 40 requests was full", 3),
+    ("the key order is {order_code} then {order_code}", 2),
+    ('<img alt="key visual" src="data:image/png;base64,{png}">', 3),
+    ("ssh public key: ssh-ed25519 {ssh_pub} {user}@laptop", 3),
+    ("secret santa note, base64: {b64_text}", 3),
+    ("The key product {slug} ships with a token of appreciation.", 3),
+    ("charge {stripe_id} refunded; no key or token involved", 3),
+    ("pass: {n} fail: 0 skipped: {n}", 2),
+)  # fmt: skip
+GAP_NEGATIVES = (
+    "password reset link sent to the customer",
+    "The key is under the mat by the back door.",
+    "token bucket of 40 requests per second, refilled every 100 ms",
+    "The password is incorrect; three attempts left.",
+    "Password: see the vault entry for the staging database.",
+    "password is required for every admin account",
+    "the password was changed yesterday",
+    "Passphrase: choose four random words.",
+    "pin=13 drives the status LED; pin: 7 is ground.",
+    "bypass=true compass=270 passenger_count=3",
+    "passport number is checked at the gate",
+    "Use a keyboard shortcut; the monkey key is a typo.",
+    "public key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+    "the api key field is empty, so the token was never issued",
+    "git log --format=%H | head -1 prints 9fceb02d0ae598e95dc970b74767f19372d61af8 for the key fix",
+    "cache key user:8f14e45fceea167a5a36dedd4bea2543 expired",
+    "partition key tenant-2024-eu-west-1-shard-07",
+    "next page token: Q2lBS0dqQm1OREQzTjJwMGVYQ0dTd0V4YW5NdlZHOXJaVzQ",
+    "primary key (id, created_at) on table payment_tokens",
+    "password = get_password()",
+    "password: process.env.DB_PASSWORD",
+    "postgresql://user:${DB_PASS}@localhost:5432/app",
+    "https://example.com/docs/tokens/rotating-your-api-keys-safely-2024",
+    "Download https://cdn.example.com/assets/9fK2aLm3Qx7Rt5Vb8Nc1Zp4W/bundle.js (cache key v3)",
+    "The secret to great support is listening: InternationalizationGuidelines2025 has more.",
+    "const apiKeyProviderFactory2 = makeKeyProvider(config)",
+    "the token count was 1500, well under max_tokens",
+    "password_policy: min_length=12 require_symbol=true",
+    "Secret Santa draw: Dana gives to Omar, Mei gives to Lukas.",
+    "Lost the key fob? Call the front desk.",
+    "Token ring networks predate Ethernet switching.",
+    "Mot de passe oublié ? Cliquez sur le lien.",
+    "Die Passwort-Richtlinie verlangt 12 Zeichen.",
+    "密码\uff1a请在设置中修改",
+    "pwd: /home/agent/work",
+    "password: ********",
+    "password: <your-password>",
+    "secret: {{ vault.db_secret }}",
+    "mailto:{user}@example.com is a template, not an address",
+    "Contact support@example and the team@localhost mailbox.",
+)
+
+
+def build_gaps() -> list[Line]:
+    gen = Gen(GAP_SEED)
+    lines = [fill(gen, t) for t, count in GAP_TEMPLATES for _ in range(count)]
+    lines += [(text, []) for text in GAP_NEGATIVES]
+    gen.rng.shuffle(lines)
+    return lines
+
+
+def is_card(number: str) -> bool:
+    """Passes the Luhn check with a length its prefix allows (among ``CARD_PREFIXES``)."""
+    digits = re.sub(r"[^0-9]", "", number)
+    return Gen.luhn_complete(digits[:-1]) == digits and any(
+        digits.startswith(prefix) and len(digits) == length for prefix, length in CARD_PREFIXES
+    )
+
+
 def fill(gen: Gen, template: str) -> Line:
     text, entities = "", []
     for literal, field, _, _ in string.Formatter().parse(template):
@@ -412,6 +690,8 @@ def fill(gen: Gen, template: str) -> Line:
             kind, make = FIELDS[field]
             value = make(gen)
             text += value
+            if kind == "card?":
+                kind = "card" if is_card(value) else ""
             if kind:
                 entities.append((kind, value))
     return text, entities
@@ -422,6 +702,7 @@ def build() -> list[Line]:
     lines = [fill(gen, t) for t, count in TEMPLATES for _ in range(count)]
     lines += [(text, []) for text in NEGATIVES]
     gen.rng.shuffle(lines)
+    lines += build_gaps()
     for text, entities in lines:
         for _, value in entities:
             if value not in text:

@@ -7,7 +7,9 @@ unmatched a false negative. So a finding with the right span but another type (a
 bearer token reported as ``jwt`` where the label says ``bearer``) or the right type but other
 bounds counts once as a false positive and once as a false negative. Because that is stricter
 than what a guardrail needs, the table also shows *covered*: the share of labels whose every
-character ends up inside some finding, whatever its type, i.e. what did not leak.
+character ends up inside some finding, whatever its type, i.e. what did not leak. The overall
+figures are micro averages (every label and finding counts once, whatever its type), and the
+targets are on them: precision and recall at least 0.99 each.
 
 Speed is ``redact_text`` on a ~4 KB agent report with tool logs and JSON (an email, a phone
 number, a card and an access key among ~40 dates, amounts and ids), p50 and p99 over many
@@ -17,6 +19,7 @@ full ``phonenumbers`` cost (the "cold" figure the target is judged on); "warm" k
 
 import argparse
 import json
+import os
 import platform
 import time
 from collections import Counter
@@ -32,6 +35,8 @@ from bench._measure import percentile
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "data" / "redaction_corpus.jsonl"
 TARGET_P50_US = 100.0
+TARGET_PRECISION = 0.99
+TARGET_RECALL = 0.99
 
 SAMPLE = """\
 Summary of refund request RF-2024-118734 (ticket #88231), prepared 2025-03-14 09:42:17 UTC.
@@ -174,20 +179,28 @@ def timing(text: str, iterations: int, cold: bool) -> tuple[float, float]:
     return percentile(samples, 0.5), percentile(samples, 0.99)
 
 
-def quality_table(tallies: dict[EntityType, Tally]) -> list[str]:
+def overall(tallies: dict[EntityType, Tally]) -> Tally:
+    """The micro average: the types' counts added up."""
     total = Tally()
-    rows = []
-    for kind, t in tallies.items():
-        rows.append(_row(kind.value, t))
+    for t in tallies.values():
         total.labels += t.labels
         total.findings += t.findings
         total.tp += t.tp
         total.covered += t.covered
+    return total
+
+
+def quality_ok(tallies: dict[EntityType, Tally]) -> bool:
+    total = overall(tallies)
+    return total.precision >= TARGET_PRECISION and total.recall >= TARGET_RECALL
+
+
+def quality_table(tallies: dict[EntityType, Tally]) -> list[str]:
     return [
         "| type | labels | findings | precision | recall | F1 | covered |",
         "|---|---|---|---|---|---|---|",
-        *rows,
-        _row("**all**", total),
+        *(_row(kind.value, t) for kind, t in tallies.items()),
+        _row("**all** (micro)", overall(tallies)),
     ]
 
 
@@ -199,11 +212,21 @@ def _row(name: str, t: Tally) -> str:
     )
 
 
+def _machine() -> str:
+    """Cores and load while timing: on a shared machine the figures scale with the load."""
+    cores = os.cpu_count() or 1
+    try:
+        load = f", load average {os.getloadavg()[0]:.1f}"
+    except OSError:  # not available on this platform
+        load = ""
+    return f"Timed on {cores} cores{load}."
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.redaction", description=__doc__)
     parser.add_argument("--iterations", type=int, default=3000, help="timed calls per figure")
     add_write_docs_flag(parser)
-    parser.add_argument("--check", action="store_true", help="exit 1 if the target is missed")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args(argv)
     if args.iterations < 10:
         parser.error("--iterations must be at least 10")
@@ -218,24 +241,32 @@ def main(argv: list[str] | None = None) -> int:
     warm = timing(SAMPLE, args.iterations, cold=False)
     verdict = "PASS" if cold[0] <= TARGET_P50_US else "MISS"
     negatives = sum(1 for _, labels in lines if not labels)
+    total = overall(tallies)
     header = (
         f"Measured {datetime.now(UTC).date().isoformat()} on CPython {platform.python_version()}: "
         f"{len(lines)} corpus lines ({negatives} with no entity), exact type-and-value matching; "
         "*covered* counts labels fully redacted whatever the type found."
+    )
+    summary = (
+        f"Overall (micro, {total.labels} labels, {total.findings} findings): precision "
+        f"{total.precision:.3f} ({total.findings - total.tp} false positives), recall "
+        f"{total.recall:.3f} ({total.labels - total.tp} missed). Target precision ≥ "
+        f"{TARGET_PRECISION:.2f} and recall ≥ {TARGET_RECALL:.2f}: "
+        f"{'PASS' if quality_ok(tallies) else 'MISS'}."
     )
     speed = (
         f"`redact_text` on a {len(SAMPLE):,}-character agent report with logs and JSON "
         f"({SAMPLE_ENTITIES} entities), {args.iterations} calls each: cold p50 {cold[0]:.0f} µs, "
         f"p99 {cold[1]:.0f} µs ({len(SAMPLE) / cold[0]:.0f} chars/µs); warm phone cache p50 "
         f"{warm[0]:.0f} µs, p99 {warm[1]:.0f} µs. Target cold p50 ≤ {TARGET_P50_US:.0f} µs: "
-        f"{verdict}."
+        f"{verdict}. {_machine()}"
     )
-    section = "\n".join([header, "", *quality_table(tallies), "", speed])
+    section = "\n".join([header, "", *quality_table(tallies), "", summary, "", speed])
     print(section)
     if args.write_docs:
         write_section("redaction", section, heading="## Redaction", intro=INTRO + "\n")
         print(f"wrote the figures into {PERFORMANCE}")
-    return 1 if args.check and verdict == "MISS" else 0
+    return 1 if args.check and (verdict == "MISS" or not quality_ok(tallies)) else 0
 
 
 INTRO = """`python -m bench.redaction --write-docs` scores the output guardrail's PII and secret

@@ -86,9 +86,11 @@ async def test_worker_logs_are_json_with_ids_once_per_event_and_secret_free(
         "run PREPARING -> EXECUTING: agent refund@2 ready",
         # The ticket's reason is the customer's text (private, untrusted): the trifecta rule
         # holds the email too, in the same gate as its own approval.
-        "run EXECUTING -> REVIEWING: approval needed: policy lethal-trifecta (refund-agent@1): "
-        "send_email can send data out and the run has read private data and seen untrusted "
-        "content (lethal trifecta); send_email always requires approval",
+        (
+            "run EXECUTING -> REVIEWING: approval needed: policy lethal-trifecta (refund-agent@1): "
+            "send_email can send data out and the run has read private data and seen untrusted "
+            "content (lethal trifecta); send_email always requires approval"
+        ),
         "run REVIEWING -> EXECUTING: approve by alice",
         "run EXECUTING -> COMPLETED: finished; review not required",
     ]

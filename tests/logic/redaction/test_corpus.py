@@ -1,16 +1,24 @@
-"""The labelled corpus: it is what the seeded generator writes, and the detectors meet floors.
+"""The labelled corpus: it is what the seeded generator writes, and the detectors meet targets.
 
-Floors sit a little under what was measured when the detectors were last changed (see the
-Redaction table in docs/performance.md): the misses are documented limits (a UK national number
-with no phone keyword, a card grouped with dots) and the false positives are ids no detector can
-tell from a card (Luhn-valid, in Visa's range).
+Overall (micro) precision and recall must stay at 0.99 or more: the bar set when the red team's
+gaps were closed (issue 17). Per-type floors sit a little under what was measured then (see the
+Redaction table in docs/performance.md): the misses are a documented limit (a UK national
+number with no phone keyword) and the false positives ids no detector can tell from a card
+(Luhn-valid, in Visa's range).
 """
 
 import json
 
 import pytest
 from bench.make_redaction_corpus import build
-from bench.redaction import CORPUS, load_corpus, score
+from bench.redaction import (
+    CORPUS,
+    TARGET_PRECISION,
+    TARGET_RECALL,
+    load_corpus,
+    overall,
+    score,
+)
 
 from agentrun.logic.redaction import EntityType
 
@@ -36,12 +44,19 @@ def test_committed_corpus_is_the_generators_output() -> None:
 
 def test_corpus_is_large_and_covers_every_type() -> None:
     lines = load_corpus()
-    assert len(lines) >= 300
-    assert sum(1 for _, labels in lines if not labels) >= 100
+    assert len(lines) >= 600
+    assert sum(1 for _, labels in lines if not labels) >= 150
     for kind in EntityType:
         assert sum(1 for _, labels in lines for k, _ in labels if k is kind) >= 25, kind
     for text, labels in lines:
         assert all(value in text for _, value in labels)
+
+
+def test_overall_precision_and_recall_meet_the_targets() -> None:
+    total = overall(score(load_corpus()))
+    assert total.precision >= TARGET_PRECISION, (total.tp, total.findings)
+    assert total.recall >= TARGET_RECALL, (total.tp, total.labels)
+    assert (TARGET_PRECISION, TARGET_RECALL) >= (0.99, 0.99)  # lowering them is a decision
 
 
 @pytest.mark.parametrize("kind", list(EntityType))

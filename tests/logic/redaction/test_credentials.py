@@ -139,7 +139,7 @@ def test_not_bearer_tokens(text: str) -> None:
         ('{"password": "p@ss w0rd!"}', "p@ss w0rd!"),
         ('{"db": {"client_secret": "abc\\"def"}}', 'abc\\"def'),
         ('"{\\"password\\": \\"hunter2\\"}"', "hunter2"),
-        ("DB_PASSWORD=Tr0ub4dor&3", "Tr0ub4dor"),
+        ("DB_PASSWORD=Tr0ub4dor&3", "Tr0ub4dor&3"),  # "&" ends a value only in a URL query
         ("x-api-key: abcd1234efgh", "abcd1234efgh"),
         ("https://example.com/cb?code=1&token=abc123&state=x", "abc123"),
         ("secret = 'correct horse'", "correct horse"),

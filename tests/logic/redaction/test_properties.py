@@ -33,6 +33,12 @@ PIECES = (
     "phone ", "tel:", "2025-03-14", "2025-03-14 09:41", "9fceb02d0ae598e95dc970b74767f19372d61af8",
     "[REDACTED:card]", "[REDACTED:", "[", "]", " ", "-", ".", ",", "(", ")", "+", ":", "=", '"',
     "'", "\n", "\\", "_", "#", "/", "0", "1", "9", "12", "x", "A", "é", "İ", "\u2019", "\x00",
+    # the gaps closed for issue 17: RFC 5322 local parts, URL credentials, prose labels, values
+    # with punctuation, random tokens near secret words
+    "o'connor", "josé.garcía", '"john doe"', "!#$%&*^~", "https://", "app:", "pw@db.io", " is ",
+    "the password is ", "pin: ", "4471", "&", "?", ";", "key ", " leaked", "token ", "apiKey",
+    "9fK2aLm3Qx7Rt5Vb8Nc1Zp4Ws6Yd0Hj2Gk3Lq7Q", "vD3kQ9xL2mN7pR4tW8yB1cF6hJ0sZ5gA", "sk-live-",
+    "abcdefghijklmnopqrstuvwxyz", "SGVsbG8gd29ybGQsIHRoaXMgaXMgYSB0ZXN0", "public ", "sha256:",
 )  # fmt: skip
 texts = st.one_of(
     st.lists(st.sampled_from(PIECES), max_size=12).map("".join),

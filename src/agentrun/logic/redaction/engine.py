@@ -10,7 +10,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from agentrun.logic.redaction.contacts import scan_emails
-from agentrun.logic.redaction.credentials import scan_key_values, scan_tokens
+from agentrun.logic.redaction.credentials import scan_key_values
+from agentrun.logic.redaction.keys import scan_tokens
+from agentrun.logic.redaction.loose import scan_loose_secrets
 from agentrun.logic.redaction.model import (
     PLACEHOLDERS,
     Candidate,
@@ -22,12 +24,17 @@ from agentrun.logic.redaction.model import (
 from agentrun.logic.redaction.numeric import scan_numbers
 
 T = TypeVar("T")
-# Most specific first: provider keys, JWTs and private keys; then the numbers (so that
-# "token=4111 1111 1111 1111" keeps the whole card); then emails; key/value secrets last.
+# Most specific first: provider keys, JWTs, private keys and URL credentials (so a key is an
+# api_key whatever its name, and "user:pw@host" is no email); then the numbers (so that
+# "token=4111 1111 1111 1111" keeps the whole card); then emails; then random tokens near a
+# secret word in prose; key/value secrets last. The prose stage comes before the key/value one
+# because the latter bounds its values by what follows them: a token the prose stage replaced
+# later must already be masked when it runs, or a second pass would bound a value otherwise.
 _STAGES: tuple[Callable[[str, list[Candidate]], None], ...] = (
     scan_tokens,
     scan_numbers,
     scan_emails,
+    scan_loose_secrets,
     scan_key_values,
 )
 

@@ -107,3 +107,12 @@ def context_before(text: str, i: int, width: int) -> str:
     lo = max(0, i - width)
     cut = max(text.rfind("\n", lo, i), text.rfind("]", lo, i), text.rfind(MASK, lo, i))
     return text[max(lo, cut + 1) : i].lower()
+
+
+def lower_aligned(text: str) -> str:
+    """``text`` in lower case, one character for one, so offsets into either agree: the few
+    characters that lower-case to two ("İ") are kept as they are."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(low if len(low := c.lower()) == 1 else c for c in text)

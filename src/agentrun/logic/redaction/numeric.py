@@ -36,9 +36,11 @@ _ISO_DATE = b"\x00\x00\x00\x00-\x00\x00-\x00\x00"
 _NOT_A_RUN = b"\x01" * len(_ISO_DATE)
 _NON_DIGITS = str.maketrans("", "", " ().-+ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 # Card layouts: 4-4-4-1..4 (and 4-4-4-4-3), 4-6-4/5 (Diners, Amex), or 12-19 digits unbroken,
-# with one kind of separator throughout.
+# with one kind of separator throughout; dots only in full groups of four (4.4.4.4 and
+# 4.4.4.4.3, as a card is sometimes read out or printed), never 4.4.4.1 like a version number.
 _CARD = re.compile(
     r"(?<![0-9])(?:[0-9]{4}([ \-]?)[0-9]{4}\1[0-9]{4}\1[0-9]{1,4}(?:\1[0-9]{3})?"
+    r"|[0-9]{4}\.[0-9]{4}\.[0-9]{4}\.[0-9]{4}(?:\.[0-9]{3})?"
     r"|[0-9]{4}([ \-]?)[0-9]{6}\2[0-9]{4,5}|[0-9]{12,19})(?![0-9])"
 )
 _SSN = re.compile(r"(?<![0-9])([0-9]{3})([ \-])([0-9]{2})\2([0-9]{4})(?![0-9])")
