@@ -224,7 +224,7 @@ async def test_reconcile_adds_runs_the_store_never_saw(
         assert stored(store, timed_out) == ("PREPARING", 0)
 
         report = await reconcile(client, store, queue)
-        assert report.rewritten == sorted([unrecorded, timed_out])
+        assert report.rewritten == sorted([unrecorded, timed_out]), report
         assert (report.added, report.skipped, report.checked) == (1, {}, 2)
         assert stored(store, unrecorded) == (
             "COMPLETED",

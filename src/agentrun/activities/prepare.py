@@ -100,8 +100,9 @@ class PrepareActivities:
                     self._reads, self._stored_owner, run_id, execution_id
                 )
                 return await asyncio.wait_for(read, OWNER_READ_S)
-            except (SQLAlchemyError, TimeoutError):
-                pass  # the store is down or locked: Temporal still knows the executions it kept
+            except (SQLAlchemyError, TimeoutError) as err:
+                # The store is down or locked: Temporal still knows the executions it kept.
+                activity.logger.info("run store unreadable, asking Temporal: %r", err)
         if self._client is None:
             return None
         try:

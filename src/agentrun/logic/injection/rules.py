@@ -12,7 +12,7 @@ its trigger substrings occurs in the text.
 """
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 # (kind, pattern, triggers): the form each module writes its patterns in.
@@ -157,10 +157,10 @@ def _literal_prefix(text: str) -> str:
     return "".join(out)
 
 
-def _split(source: str) -> list[str]:
-    """``source`` cut at its top-level "|"."""
-    parts, depth, start, i = [], 0, 0, 0
-    in_class = False
+def _structure(source: str) -> Iterator[tuple[int, str, int]]:
+    """(index, character, depth before it) for each "(", ")" and "|" of a regex that is not
+    escaped and not inside a character class: what both walks below need, written once."""
+    depth, i, in_class = 0, 0, False
     while i < len(source):
         char = source[i]
         if char == "\\":
@@ -170,36 +170,28 @@ def _split(source: str) -> list[str]:
             in_class = char != "]"
         elif char == "[":
             in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
+        elif char in "()|":
+            yield i, char, depth
+            depth += {"(": 1, ")": -1, "|": 0}[char]
+        i += 1
+
+
+def _split(source: str) -> list[str]:
+    """``source`` cut at its top-level "|"."""
+    parts, start = [], 0
+    for i, char, depth in _structure(source):
+        if char == "|" and depth == 0:
             parts.append(source[start:i])
             start = i + 1
-        i += 1
     parts.append(source[start:])
     return parts
 
 
 def _group_end(text: str) -> int | None:
-    depth, i, in_class = 0, 0, False
-    while i < len(text):
-        char = text[i]
-        if char == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
+    """Where the group that opens ``text`` closes."""
+    for i, char, depth in _structure(text):
+        if char == ")" and depth == 1:
+            return i
     return None
 
 

@@ -80,9 +80,13 @@ def _local_start(text: str, at: int) -> int:
     i = at
     while i > 0 and at - i <= _MAX_LOCAL and _local_char(text[i - 1]):
         i -= 1
+    # Glued to a masked span or a placeholder, even through punctuation ("]&dana@..."), it is
+    # not reported: what the placeholder replaced may have been a longer local part (a bearer
+    # token or a quoted password the later stages find), too long in the first pass.
+    stop = i
     while i < at and text[i] in _ATOM and text[i] not in _STARTS:
         i += 1
-    if i == at or at - i > _MAX_LOCAL or text[at - 1] == "." or after_placeholder(text, i):
+    if i == at or at - i > _MAX_LOCAL or text[at - 1] == "." or after_placeholder(text, stop):
         return at
     return i
 
