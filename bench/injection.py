@@ -17,7 +17,6 @@ run on the same text: the first screen (``injection_v1``), ``json.loads`` and on
 
 import argparse
 import json
-import math
 import platform
 import re
 import time
@@ -28,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agentrun.logic import injection_v1
+from agentrun.logic.evaluation.stats import wilson_interval
 from agentrun.logic.injection import screen_injection, screened_text
 from bench._docs import PERFORMANCE, add_write_docs_flag, write_section
 from bench._measure import percentile
@@ -38,7 +38,6 @@ TARGET_DETECTION = 0.90
 TARGET_FALSE_POSITIVES = 0.05
 TARGET_P50_US = 1000.0
 LISTED = 20
-_Z = 1.959964  # two-sided 95 %
 
 _MESSAGE = (
     "Hi, the blender arrived with a cracked jug and the lid was missing. I have attached two "
@@ -123,12 +122,7 @@ class Rate:
 
     def interval(self) -> tuple[float, float]:
         """Wilson score interval: sound at 0 and 1 and on small groups, unlike p ± 1.96 se."""
-        if not self.total:
-            return 0.0, 1.0
-        n, p = self.total, self.rate
-        centre = (p + _Z * _Z / (2 * n)) / (1 + _Z * _Z / n)
-        half = _Z * math.sqrt(p * (1 - p) / n + _Z * _Z / (4 * n * n)) / (1 + _Z * _Z / n)
-        return max(0.0, centre - half), min(1.0, centre + half)
+        return wilson_interval(self.flagged, self.total)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from agentrun.contracts.states import RunState
+from agentrun.logic.versions import digest
 from agentrun.store import repository as repo
 from agentrun.store import versions
 from agentrun.store.audit import verify_chain
@@ -173,17 +174,46 @@ def test_rolled_back_record_leaves_no_row_and_no_event(sessions: Callable[[], Se
 
 
 def test_agent_versions_are_immutable(sessions: Callable[[], Session]) -> None:
-    spec = {"model": "refund-v1", "tools": ["issue_refund"]}
+    content = {"spec": {"model": "refund-v1", "tools": [{"name": "issue_refund"}]}}
+    changed = {"spec": {"model": "refund-v2", "tools": [{"name": "issue_refund"}]}}
     with sessions() as s, s.begin():
-        kwargs = {"name": "refund", "version": "1", "spec_json": spec, "created_at": T0}
-        assert versions.record_agent_version(s, digest="d1", **kwargs)  # type: ignore[arg-type]
-        assert not versions.record_agent_version(s, digest="d1", **kwargs)  # type: ignore[arg-type]
-        with pytest.raises(ValueError, match="already recorded with digest d1"):
-            versions.record_agent_version(s, digest="d2", **kwargs)  # type: ignore[arg-type]
+        kwargs = {"name": "refund", "version": "1", "created_at": T0}
+        assert versions.record_agent_version(s, content=content, **kwargs)  # type: ignore[arg-type]
+        assert not versions.record_agent_version(s, content=content, **kwargs)  # type: ignore[arg-type]
+        with pytest.raises(versions.VersionConflictError) as refused:
+            versions.record_agent_version(s, content=changed, **kwargs)  # type: ignore[arg-type]
+    assert str(refused.value).startswith(
+        "agent refund@1 was registered on 2025-03-01 12:00 UTC with other content "
+        '(spec.model: "refund-v1" -> "refund-v2"): a version is immutable'
+    )
     with sessions() as s:
         row = versions.get_agent_version(s, "refund", "1")
         assert row is not None
-        assert row.spec_json == spec
+        assert row.spec_json == content
+        assert row.digest == digest(content)
+
+
+def test_publishing_is_all_or_none(sessions: Callable[[], Session]) -> None:
+    """One conflicting version in a worker's registry publishes none of the others."""
+    one = versions.Published("refund", "1", {"spec": {"model": "a"}})
+    with sessions() as s, s.begin():
+        versions.record_agent_version(
+            s, name="refund", version="1", content={"spec": {"model": "b"}}, created_at=T0
+        )
+    with pytest.raises(versions.VersionConflictError):
+        versions.publish(sessions, [versions.Published("echo", "1", {"spec": {}}), one], T0)
+    with sessions() as s:
+        assert versions.get_agent_version(s, "echo", "1") is None
+        assert [r.version for r in versions.list_agent_versions(s, "refund")] == ["1"]
+    two = versions.Published("refund", "2", {"spec": {"model": "c"}})
+    later = T0 + timedelta(minutes=1)
+    assert versions.publish(sessions, [two, versions.Published("echo", "1", {})], later) == [
+        "refund@2",
+        "echo@1",
+    ]
+    assert versions.publish(sessions, [two], later) == []
+    with sessions() as s:
+        assert [r.version for r in versions.list_agent_versions(s, "refund")] == ["1", "2"]
 
 
 def test_racing_duplicates_write_one_row_and_one_event(engine: Engine) -> None:

@@ -19,8 +19,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from agentrun.client import AgentRunClient
 from agentrun.contracts import Decision, ReviewDecision, RunRequest
+from agentrun.contracts.evaluation import EvalCase, EvalReport, EvalRequest
 from agentrun.contracts.names import (
     AGENT_RUN_WORKFLOW,
+    EVALUATION_WORKFLOW,
     RECONCILE_WORKFLOW,
     RETENTION_PURGE_WORKFLOW,
     SEARCH_ATTRIBUTES,
@@ -39,6 +41,8 @@ from tests.support.store import migrate_data_dir
 from tests.support.waiting import wait_for_approval, wait_for_review, wait_for_stored_state
 
 OUT = Path(__file__).resolve().parents[1] / "histories"
+EVAL_DATASET = Path(__file__).resolve().parents[2] / "src/agentrun/agents/refund/eval.jsonl"
+EVAL_CASES = ("normal-05", "error-refund-rejected", "error-replayed-carrier-outage")
 REFUND = {"order_id": "1001", "reason": "arrived broken", "amount": 250}
 RETENTION_PURGE = "retention_purge"
 INIT_DEADLINE = "init_deadline"
@@ -46,6 +50,10 @@ RECONCILE = "reconcile"
 INPUT_LABELS_HELD = "input_labels_held"
 SCREEN_DECODED = "screen_decoded"
 SECOND_EXECUTION = "second_execution_refused"
+# The file's stem is the workflow id the replayer gives the history, and an Evaluation's child
+# ids derive from its own id: the two must match.
+EVALUATION = "hist-evaluation"
+EVALUATED_RUN = "evaluated_run_replayed_failure"
 
 
 async def _scenarios(runs: AgentRunClient) -> dict[str, str]:
@@ -214,6 +222,32 @@ async def _trust(client: Client, settings: Settings) -> dict[str, str]:
     return {INPUT_LABELS_HELD: held, SCREEN_DECODED: screened, SECOND_EXECUTION: first}
 
 
+async def _evaluation(client: Client, settings: Settings) -> dict[str, str]:
+    """An Evaluation of three refund cases (issue 18): a gate answered by the case, a rejected
+    refund, and a recorded carrier outage replayed into the fallback; one child run too."""
+    cases = [
+        line
+        for line in EVAL_DATASET.read_text().splitlines()
+        if any(f'"id": "{name}"' in line for name in EVAL_CASES)
+    ]
+    report = await client.execute_workflow(
+        EVALUATION_WORKFLOW,
+        EvalRequest(
+            agent="refund",
+            version="2",
+            dataset="history",
+            dataset_digest="sha256:history",
+            cases=tuple(EvalCase.model_validate_json(line) for line in cases),
+            concurrency=2,
+        ),
+        id=EVALUATION,
+        task_queue=settings.task_queue,
+        result_type=EvalReport,
+    )
+    assert report.summary.passed == len(EVAL_CASES), report.summary
+    return {EVALUATION: EVALUATION, EVALUATED_RUN: f"{EVALUATION}--{EVAL_CASES[2]}"}
+
+
 # Each group of recordings, by the names it records: recording some names runs only theirs.
 FAILURE_PATHS = {
     *failure_runs.ON_A_WORKER,
@@ -227,6 +261,7 @@ GROUPS = (
     (_failure_paths, FAILURE_PATHS),
     (_reconcile, {RECONCILE}),
     (_trust, {INPUT_LABELS_HELD, SCREEN_DECODED, SECOND_EXECUTION}),
+    (_evaluation, {EVALUATION, EVALUATED_RUN}),
 )
 
 

@@ -14,6 +14,7 @@ from agentrun.contracts.states import RunState
 from agentrun.converter import DATA_CONVERTER
 from agentrun.workers.worker import WORKFLOW_RUNNER, preload_phone_metadata
 from agentrun.workflows.agent_run import AgentRunWorkflow
+from agentrun.workflows.evaluation import EvaluationWorkflow
 from agentrun.workflows.reconcile import ReconcileWorkflow
 from agentrun.workflows.retention import RetentionPurgeWorkflow
 
@@ -33,7 +34,7 @@ async def test_recorded_history_replays(path: Path) -> None:
     # The replayer picks the workflow by the type its history names.
     preload_phone_metadata()  # as a worker does before running any workflow
     replayer = Replayer(
-        workflows=[AgentRunWorkflow, RetentionPurgeWorkflow, ReconcileWorkflow],
+        workflows=[AgentRunWorkflow, RetentionPurgeWorkflow, ReconcileWorkflow, EvaluationWorkflow],
         data_converter=DATA_CONVERTER,
         workflow_runner=WORKFLOW_RUNNER,
     )

@@ -21,10 +21,12 @@ from temporalio.exceptions import ApplicationError
 
 from agentrun.activities.errors import classify, first_problem, tool_failure
 from agentrun.activities.record import RunRecorder
-from agentrun.agents.registry import AgentRegistry, ToolContext, ToolDefinition
+from agentrun.agents.registry import AgentRegistry, ToolContext, ToolDefinition, ToolFn
+from agentrun.contracts.evaluation import RunMode
 from agentrun.contracts.names import ErrorType
 from agentrun.contracts.pricing import PriceTable
 from agentrun.contracts.tools import (
+    SideEffect,
     ToolContract,
     ToolInput,
     ToolMetadata,
@@ -126,6 +128,35 @@ def _observed(
     return run_tool
 
 
+def _stand_in(tool: ToolDefinition, call: ToolInput, attempt: int) -> ToolFn:
+    """What answers this call: the tool; in an evaluation, the production run's recorded result
+    when the case has one, else for a tool with side effects its dry run, never the tool."""
+    contract = tool.contract
+    recorded = call.recorded
+    if recorded is not None:
+        if recorded.error is not None:
+            error = ErrorClass(ErrorType.RECORDED_FAILURE, recorded.error, recorded.retryable)
+            raise tool_failure(contract.name, error, attempt, f"recorded failure: {recorded.error}")
+        data = recorded.data
+
+        async def replay(params: BaseModel, ctx: ToolContext) -> object:  # noqa: ARG001
+            return data
+
+        return replay
+    if call.context.mode is RunMode.LIVE or contract.side_effect is SideEffect.NONE:
+        return tool.fn
+    if tool.dry_run is None:
+        error = ErrorClass(ErrorType.NO_DRY_RUN, "no_dry_run", False)
+        raise tool_failure(
+            contract.name,
+            error,
+            attempt,
+            f"{contract.name} has side effects ({contract.side_effect}) and declares no dry run: "
+            f"a {call.context.mode} run never calls it for real (add dry_run= to the tool)",
+        )
+    return tool.dry_run
+
+
 def build_tool_activity(
     tool: ToolDefinition,
     data_dir: Path,
@@ -149,9 +180,10 @@ def build_tool_activity(
             raise tool_failure(contract.name, error, attempt, f"{field}: {msg}", field) from None
 
         ctx = ToolContext(call.context, call.idempotency_key, attempt, data_dir)
+        answer = _stand_in(tool, call, attempt)
         heartbeat = asyncio.create_task(_heartbeat_forever()) if heartbeats else None
         try:
-            raw = await tool.fn(params, ctx)
+            raw = await answer(params, ctx)
         except ApplicationError:
             raise
         except Exception as exc:

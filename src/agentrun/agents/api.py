@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, ove
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agentrun.agents.registry import AgentDefinition, ToolDefinition, define_tool
-from agentrun.agents.signatures import DeclarationError, caller, read_signature
+from agentrun.agents.registry import AgentDefinition, ToolDefinition, ToolFn, define_tool
+from agentrun.agents.signatures import DeclarationError, Signature, caller, read_signature
 from agentrun.contracts.agents import (
     AgentSpec,
     Budget,
@@ -32,6 +32,7 @@ from agentrun.contracts.agents import (
 )
 from agentrun.contracts.policy import PolicyDocument
 from agentrun.contracts.tools import RetentionClass, RetrySpec, RiskLevel, SideEffect
+from agentrun.logic.evaluation.scorers import Scorer
 from agentrun.logic.policy import load_policy_file
 
 if TYPE_CHECKING:  # the annotation only: an agent without MCP servers never loads the MCP SDK
@@ -81,6 +82,7 @@ def tool(
     untrusted_output: bool = False,
     private_data: bool = False,
     exfiltration: bool = False,
+    dry_run: Callable[..., Any] | None = None,
 ) -> Callable[[Callable[P, R]], Tool[P, R]]: ...
 
 
@@ -103,10 +105,12 @@ def tool(
     untrusted_output: bool = False,
     private_data: bool = False,
     exfiltration: bool = False,
+    dry_run: Callable[..., Any] | None = None,
 ) -> Tool[P, R] | Callable[[Callable[P, R]], Tool[P, R]]:
     """Make a typed function a tool: its signature is the params, its return type the output,
     its docstring what the model reads. The options are ``define_tool``'s (docs/tools.md), with
-    ``dedups_on_key`` for ``accepts_idempotency_key`` and timeouts in seconds or timedeltas."""
+    ``dedups_on_key`` for ``accepts_idempotency_key`` and timeouts in seconds or timedeltas.
+    ``dry_run``: a function with the tool's own parameters, answering for it in evaluations."""
 
     def declare(function: Callable[P, R]) -> Tool[P, R]:
         where = f"tool {getattr(function, '__name__', repr(function))}"
@@ -130,6 +134,7 @@ def tool(
                 f"one of its parameters ({known})"
             )
         tool_name = name or function.__name__
+        dry = _dry_run(dry_run, signature, where)
         try:
             definition = define_tool(
                 caller(function, signature),
@@ -152,6 +157,7 @@ def tool(
                 untrusted_output=untrusted_output,
                 private_data=private_data,
                 exfiltration=exfiltration,
+                dry_run=dry,
             )
         except ValidationError as err:
             if err.errors()[0]["loc"] == ("name",):
@@ -160,15 +166,36 @@ def tool(
                     "starting with a letter" + ("" if name else "; pass name=")
                 ) from None
             raise DeclarationError(f"{where}: {_first_problem(err)}") from None
+        except ValueError as err:  # define_tool's own checks
+            raise DeclarationError(str(err)) from None
         return Tool(
             contract=definition.contract,
             params_model=signature.params,
             output_model=signature.output,
             fn=definition.fn,
             function=function,
+            dry_run=definition.dry_run,
         )
 
     return declare if fn is None else declare(fn)
+
+
+def _dry_run(
+    function: Callable[..., Any] | None, signature: Signature, where: str
+) -> ToolFn | None:
+    """The dry run, called as the tool is: it must take the same parameters, in order."""
+    if function is None:
+        return None
+    if not callable(function):
+        raise DeclarationError(f"{where}: dry_run must be a function")
+    own = [p.name for p in inspect.signature(function).parameters.values()]
+    wanted = [arg.name for arg in signature.args]
+    if own != wanted:
+        raise DeclarationError(
+            f"{where}: dry_run must take the tool's parameters ({', '.join(wanted) or 'none'}), "
+            f"not ({', '.join(own) or 'none'})"
+        )
+    return caller(function, signature)
 
 
 def _choice(kind: type[E], value: E | str, option: str, where: str) -> E:
@@ -236,6 +263,7 @@ class Agent:
         policies: Sequence[PolicyDocument | Path | str] = (),
         setup: Callable[[Path], None] | None = None,
         mcp_servers: Sequence["McpServer"] = (),
+        scorers: Sequence[Scorer] = (),
     ) -> None:
         where = f"agent {name}"
         for index, item in enumerate(tools):
@@ -280,6 +308,7 @@ class Agent:
             example_input=None if example_input is None else dict(example_input),
             output_model=output_model,
             mcp_servers=tuple(mcp_servers),
+            scorers=tuple(scorers),
         )
 
     @property

@@ -35,6 +35,7 @@ from agentrun.contracts.tools import (
     ToolContract,
 )
 from agentrun.errors import UserError
+from agentrun.logic.evaluation.scorers import Scorer
 
 if TYPE_CHECKING:  # the annotation only: api builds on this module
     from agentrun.agents.api import Agent
@@ -60,6 +61,9 @@ class ToolDefinition:
     params_model: type[BaseModel]
     output_model: type[BaseModel]
     fn: ToolFn
+    # What the tool answers in an evaluation or a shadow run instead of acting: a tool with
+    # side effects is never called for real there, and without a dry run it fails the case.
+    dry_run: ToolFn | None = field(default=None, kw_only=True)
 
 
 def define_tool(
@@ -82,8 +86,11 @@ def define_tool(
     untrusted_output: bool = False,
     private_data: bool = False,
     exfiltration: bool = False,
+    dry_run: ToolFn | None = None,
 ) -> ToolDefinition:
     """Declare a tool once: its contract is derived from the pydantic models and options."""
+    if dry_run is not None and side_effect is SideEffect.NONE:
+        raise ValueError(f"tool {name}: dry_run is for a tool with side effects; this has none")
     contract = ToolContract(
         name=name,
         description=description,
@@ -103,7 +110,9 @@ def define_tool(
         private_data=private_data,
         exfiltration=exfiltration,
     )
-    return ToolDefinition(contract=contract, params_model=params, output_model=output, fn=fn)
+    return ToolDefinition(
+        contract=contract, params_model=params, output_model=output, fn=fn, dry_run=dry_run
+    )
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,9 @@ class AgentDefinition:
     # MCP servers whose tools the agent also uses (agents/mcp.py): the worker lists them when
     # it starts and adds them with `AgentRegistry.add_mcp_tools`.
     mcp_servers: tuple["McpServer", ...] = ()
+    # The agent's own scorers, run after the built-in ones on every case of its evaluations:
+    # ``fn(case, outcome) -> Score | None``, named by the function (docs/evaluation.md).
+    scorers: tuple[Scorer, ...] = ()
 
 
 class RegistryError(UserError, ValueError):

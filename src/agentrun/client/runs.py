@@ -5,6 +5,7 @@ Starting is idempotent on the request id and refuses its reuse for another reque
 (``client.errors``).
 """
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import Sequence
@@ -66,6 +67,9 @@ from agentrun.contracts.states import RunState
 from agentrun.converter import DATA_CONVERTER
 from agentrun.observability.tracing import invoke_agent_span
 
+# Long enough for a dev server busy starting up; short enough that a wrong port is said soon.
+CONNECT_TIMEOUT_S = 10.0
+
 
 async def connect(
     address: str,
@@ -74,23 +78,33 @@ async def connect(
     interceptors: Sequence[Interceptor] = (),
     runtime: Runtime | None = None,
     data_converter: DataConverter = DATA_CONVERTER,
+    connect_timeout: float = CONNECT_TIMEOUT_S,
 ) -> Client:
     """A client on our converter; workers add tracing interceptors and a metrics runtime.
 
     Pass ``agentrun.converter.data_converter(settings)`` where payloads may be encrypted.
+    ``connect_timeout``: a port that accepts and never answers would hold the SDK for about 30 s.
     """
     if "://" in address:  # the SDK warns on stderr, then drops the scheme (TLS intent too)
         raise AgentRunError(
             f"cannot reach Temporal at {address}: invalid address (give host:port, no scheme)"
         )
     try:
-        return await Client.connect(
-            address,
-            namespace=namespace,
-            data_converter=data_converter,
-            interceptors=interceptors,
-            runtime=runtime,
+        return await asyncio.wait_for(
+            Client.connect(
+                address,
+                namespace=namespace,
+                data_converter=data_converter,
+                interceptors=interceptors,
+                runtime=runtime,
+            ),
+            connect_timeout,
         )
+    except TimeoutError:
+        raise AgentRunError(
+            f"cannot reach Temporal at {address}: no answer within {connect_timeout:g} s "
+            "(is `agentrun server` running?)"
+        ) from None
     except (RuntimeError, ValueError) as err:
         reason = connect_reason(address, err)
         raise AgentRunError(f"cannot reach Temporal at {address}: {reason}") from None

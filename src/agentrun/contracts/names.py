@@ -20,6 +20,9 @@ RECONCILE_WORKFLOW: Final = "Reconcile"
 RECONCILE_SCHEDULE_ID: Final = "agentrun-reconcile"
 # The sweep a worker asks for when it starts, one per task queue: "<this>-<task queue>".
 RECONCILE_STARTUP_ID: Final = "agentrun-reconcile-startup"
+# Runs every case of a dataset against one agent version (``agentrun eval run``).
+EVALUATION_WORKFLOW: Final = "Evaluation"
+QUERY_EVAL_PROGRESS: Final = "progress"
 
 UPDATE_SUBMIT_REVIEW: Final = "submit_review"
 SIGNAL_REVIEW: Final = "review"
@@ -39,6 +42,9 @@ EXTERN_CHECK_EDIT: Final = "agentrun.check_edit"
 REVIEW_REFUSED: Final = "ReviewRefused"
 ACTIVITY_RETENTION_PURGE: Final = "retention.purge"
 ACTIVITY_RECONCILE: Final = "reconcile.sweep"
+ACTIVITY_EVAL_START: Final = "evaluation.start"
+ACTIVITY_EVAL_SCORE: Final = "evaluation.score"
+ACTIVITY_EVAL_FINISH: Final = "evaluation.finish"
 TOOL_ACTIVITY_PREFIX: Final = "tool."
 
 SA_AGENT_STATE: Final = SearchAttributeKey.for_keyword("AgentState")
@@ -72,6 +78,10 @@ class ErrorType:
     STORE_DISABLED: Final = "StoreDisabled"  # AGENTRUN_STORE_ENABLED=false
     PURGE_REFUSED: Final = "PurgeRefused"  # a retention purge as of a future time
     INVALID_PAYLOAD: Final = "InvalidPayload"  # a payload that does not decode to its type
+    # An evaluation or shadow run reached a side-effecting tool that declares no dry run.
+    NO_DRY_RUN: Final = "NoDryRun"
+    # An evaluation replayed a failure the tool had in the production run it came from.
+    RECORDED_FAILURE: Final = "RecordedFailure"
 
 
 class Metric:

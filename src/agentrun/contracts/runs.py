@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentrun.contracts.agents import MODEL_PATTERN, Budget
+from agentrun.contracts.evaluation import EvalBinding, Observation
 from agentrun.contracts.governance import GovernanceEvent
 from agentrun.contracts.model import TokenUsage
 from agentrun.contracts.review import PendingReview, RejectedReview, ReviewRecord
@@ -36,6 +37,9 @@ class RunRequest(BaseModel):
     model: str | None = Field(default=None, pattern=MODEL_PATTERN)
     # A signed start grant (``agentrun.logic.grants``), required when auth is on.
     grant: str | None = Field(default=None, min_length=1, max_length=4096)
+    # This run is a case of an evaluation (or a shadow copy): side effects dry, reviews answered
+    # as the case says. Set by the Evaluation workflow, which starts such runs as its children.
+    evaluation: EvalBinding | None = None
 
 
 class Failure(BaseModel):
@@ -104,6 +108,8 @@ class RunResult(BaseModel):
     failure: Failure | None = None
     human_override: bool = False
     usage: Usage = Usage()
+    # What an evaluated run did (its request's ``evaluation`` set), for the scorers.
+    observed: Observation | None = None
 
 
 class RunSummary(BaseModel):

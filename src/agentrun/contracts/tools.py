@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agentrun.contracts.evaluation import RecordedResult, RunMode
 from agentrun.contracts.names import TOOL_ACTIVITY_PREFIX
 
 
@@ -115,6 +116,8 @@ class RequestContext(BaseModel):
     timestamp: datetime
     # The calling agent; defaulted so tool calls scheduled before this field existed decode.
     agent: str = ""
+    # An evaluation or shadow run: a tool with side effects answers from its dry run.
+    mode: RunMode = RunMode.LIVE
 
 
 class ToolInput(BaseModel):
@@ -126,6 +129,9 @@ class ToolInput(BaseModel):
     params: dict[str, Any]
     context: RequestContext
     idempotency_key: str
+    # An evaluation replaying a production run: the tool's recorded result, returned instead
+    # of calling it (still checked against its output contract).
+    recorded: RecordedResult | None = None
 
 
 ToolStatus = Literal["success", "partial", "error"]

@@ -269,6 +269,42 @@ class GovernanceEventRow(SQLModel, table=True):
     tool: str | None = None
 
 
+class EvaluationRow(SQLModel, table=True):
+    """One evaluation of an agent version on a dataset; the latest finished one of a version on
+    a dataset (by its digest) is that version's baseline there."""
+
+    __tablename__ = "evaluations"
+    __table_args__ = (Index("ix_evaluations_agent_version", "agent", "version", "dataset_digest"),)
+
+    evaluation_id: str = Field(primary_key=True)
+    agent: str
+    version: str
+    dataset: str
+    dataset_digest: str
+    cases: int
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    passed: int | None = None
+    summary: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+class EvaluationCaseRow(SQLModel, table=True):
+    """A case's scored run. Kept apart from ``runs``: results outlive the runs' retention."""
+
+    __tablename__ = "evaluation_cases"
+
+    evaluation_id: str = Field(primary_key=True)
+    case_id: str = Field(primary_key=True)
+    run_id: str
+    passed: bool
+    state: str
+    failure_category: str | None = None
+    latency_s: float
+    cost_usd: float
+    tags: list[str] = Field(sa_type=JSON)
+    scores: list[dict[str, Any]] = Field(sa_type=JSON)
+
+
 STORE_TABLES: tuple[str, ...] = (
     "runs",
     "run_transitions",
@@ -281,4 +317,6 @@ STORE_TABLES: tuple[str, ...] = (
     "conversation_messages",
     "api_keys",
     "governance_events",
+    "evaluations",
+    "evaluation_cases",
 )

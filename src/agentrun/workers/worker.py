@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from agentrun.activities.conversation import ConversationStore
+from agentrun.activities.evaluation import EvaluationActivities
 from agentrun.activities.model import ModelActivities
 from agentrun.activities.prepare import PrepareActivities
 from agentrun.activities.providers.base import ModelProvider, close_providers
@@ -40,7 +41,9 @@ from agentrun.store.db import make_engine, normalize_url, redacted, session_fact
 from agentrun.store.writer import BackgroundWriter
 from agentrun.workers.catalog import CatalogInterceptor
 from agentrun.workers.record_interceptor import RecordInterceptor
+from agentrun.workers.versions import publish_versions
 from agentrun.workflows.agent_run import AgentRunWorkflow
+from agentrun.workflows.evaluation import EvaluationWorkflow
 from agentrun.workflows.reconcile import ReconcileWorkflow
 from agentrun.workflows.retention import RetentionPurgeWorkflow
 
@@ -49,7 +52,12 @@ if TYPE_CHECKING:  # imported only by workers whose agents use MCP servers (see 
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS: Sequence[type] = (AgentRunWorkflow, RetentionPurgeWorkflow, ReconcileWorkflow)
+WORKFLOWS: Sequence[type] = (
+    AgentRunWorkflow,
+    RetentionPurgeWorkflow,
+    ReconcileWorkflow,
+    EvaluationWorkflow,
+)
 # Runs check grant signatures in their update validators. cryptography's Rust core can be
 # loaded once per process: when the sandbox imported it again (e.g. to raise InvalidSignature)
 # the process aborted. Passed through, every run uses the one copy (it keeps no run state).
@@ -196,6 +204,12 @@ def build_worker(
         if definition.setup is not None:
             definition.setup(settings.data_dir)
     engine = open_store(settings, migrate_store=migrate_store)
+    if engine is not None:
+        try:
+            publish_versions(session_factory(engine), registry)
+        except Exception:
+            engine.dispose()
+            raise
     # The conversation lives in the run store, shared by every worker, and is written by the
     # record's writer thread; with the record off, in a worker-private SQLite cache with a
     # writer of its own (a retry on another worker then cannot load it).
@@ -237,6 +251,9 @@ def build_worker(
     record = RecordActivities(recorder)
     retention = RetentionActivities(session_factory(engine) if engine is not None else None)
     reconcile = ReconcileActivities(session_factory(engine) if engine is not None else None)
+    evaluation = EvaluationActivities(
+        registry, session_factory(engine) if engine is not None else None
+    )
     return AgentRunWorker(
         client,
         writer=writer,
@@ -251,6 +268,9 @@ def build_worker(
             record.record_run,
             retention.purge,
             reconcile.sweep,
+            evaluation.start,
+            evaluation.score,
+            evaluation.finish,
             *build_tool_activities(registry, settings.data_dir, prices, tracer, recorder),
         ],
         # Log context outermost: it wraps the tracing spans, so tool log lines carry both.

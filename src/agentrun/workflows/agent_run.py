@@ -132,7 +132,13 @@ class AgentRunWorkflow(AgentRunBase):
             self._input_escalation = decision
         self._ledger.set_budget(effective_budget(spec.budget, request.budget, spec.max_steps))
         self._loops = LoopDetector(threshold=spec.loop_threshold)
-        self._tools = ToolRunner(spec, self._context, self._execution_time_left)
+        evaluation = request.evaluation
+        self._tools = ToolRunner(
+            spec,
+            self._context,
+            self._execution_time_left,
+            recorded=evaluation.tool_results if evaluation else None,
+        )
         return spec, run_input
 
     def _check_init_deadline(self, spec: RunPlan) -> None:
@@ -360,8 +366,13 @@ class AgentRunWorkflow(AgentRunBase):
         call: ToolCallRequest | None = None,
         entering: str | None = None,
     ) -> Verdict:
-        """Every wait for a person: enter REVIEWING, flush the record, wait for a decision."""
+        """Every wait for a person: enter REVIEWING, flush the record, wait for a decision.
+
+        An evaluated run asks nobody: the gate is recorded and answered as its case says."""
         self._enter(RunState.REVIEWING, entering or reason)
+        evaluation = self._request.evaluation
+        if evaluation is not None:
+            return self._desk.answer(kind, evaluation.review, f"{evaluation.mode}: {reason}")
         await self._flush()
         return await self._desk.decide(
             kind=kind,

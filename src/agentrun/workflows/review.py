@@ -30,6 +30,8 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.workflows.errors import RunFailure
 
 ESCALATION_REVIEWER = "escalation-policy"
+# Who answered the review gates of an evaluated run: its case, never a person.
+EVALUATION_REVIEWER = "evaluation-case"
 REVIEW_ROLES = frozenset({Role.REVIEWER, Role.ADMIN})
 _TAG_HEX = 16
 
@@ -200,6 +202,22 @@ class ReviewDesk:
                 )
             )
             return Verdict(record=record, output=decision.output)
+
+    def answer(self, kind: GateKind, decision: Decision, reason: str) -> "Verdict":
+        """A gate an evaluation answers as its case says: recorded as automatic, by nobody."""
+        self._opened += 1
+        now = workflow.now()
+        record = ReviewRecord(
+            review_id=f"{kind}-{self._opened}",
+            kind=kind,
+            decision=decision,
+            reviewer=EVALUATION_REVIEWER,
+            at=now,
+            opened_at=now,
+            comment=reason,
+            automatic=True,
+        )
+        return Verdict(record=self._close(record))
 
     def _expire(
         self,

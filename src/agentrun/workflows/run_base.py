@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.agents import RunPlan, StateDeadlines
+    from agentrun.contracts.evaluation import Observation, RunMode
     from agentrun.contracts.names import (
         EXTERN_CHECK_EDIT,
         QUERY_STATUS,
@@ -222,6 +223,7 @@ class AgentRunBase:
             trace_id=self._trace_id,
             timestamp=workflow.now(),
             agent=request.agent,
+            mode=request.evaluation.mode if request.evaluation else RunMode.LIVE,
         )
 
     def _show(self) -> None:
@@ -263,4 +265,14 @@ class AgentRunBase:
             failure=self._failure,
             human_override=self._override,
             usage=self._ledger.usage,
+            observed=self._observed() if self._request.evaluation else None,
+        )
+
+    def _observed(self) -> Observation:
+        """What an evaluation scores beside the result: tools, review gates, time taken."""
+        started = self._machine.transitions[0].at
+        return Observation(
+            tools=self._tools.called() if self._tools else (),
+            reviews=tuple(record.kind for record in self._desk.records),
+            latency_s=(workflow.now() - started).total_seconds(),
         )

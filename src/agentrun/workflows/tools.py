@@ -1,7 +1,7 @@
 """Tool calls inside the workflow: contract-derived activity options, fallbacks, call records."""
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
     from agentrun.contracts.agents import RunPlan
+    from agentrun.contracts.evaluation import RecordedResult
     from agentrun.contracts.model import Message, ToolCallRequest
     from agentrun.contracts.tools import (
         RequestContext,
@@ -26,6 +27,9 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.logic.failures import ToolFailure, classify_tool_failure
     from agentrun.logic.retry import activity_options
     from agentrun.workflows.errors import RunFailure
+
+# The error class of a call whose arguments the model activity refused: no tool ran.
+REFUSED_ARGUMENTS = "invalid_arguments"
 
 
 def _cap(limit: timedelta | None, remaining: timedelta) -> timedelta:
@@ -77,12 +81,28 @@ class ToolRunner:
         spec: RunPlan,
         context: Callable[[], RequestContext],
         remaining: Callable[[], timedelta],
+        recorded: Mapping[str, tuple[RecordedResult, ...]] | None = None,
     ) -> None:
         self._spec = spec
         self._context = context
         self._remaining = remaining
         self.records: list[ToolCallRecord] = []
         self.cost_usd = 0.0
+        # An evaluation replaying a production run: each tool's recorded results, in call order.
+        self._recorded = dict(recorded or {})
+        self._replayed: dict[str, int] = {}
+
+    def called(self) -> tuple[str, ...]:
+        """The tools that were called, in order (calls whose arguments were refused left out)."""
+        return tuple(r.tool for r in self.records if r.error_class != REFUSED_ARGUMENTS)
+
+    def _next_recorded(self, tool: str) -> RecordedResult | None:
+        results = self._recorded.get(tool, ())
+        at = self._replayed.get(tool, 0)
+        if at >= len(results):
+            return None
+        self._replayed[tool] = at + 1
+        return results[at]
 
     async def call(
         self, step: int, index: int, request: ToolCallRequest, approved_by: str | None
@@ -108,7 +128,7 @@ class ToolRunner:
             started=now,
             status="error",
             attempts=0,
-            error=("invalid_arguments", False, message),
+            error=(REFUSED_ARGUMENTS, False, message),
         )
         return self._answer(request, {"error": message})
 
@@ -130,6 +150,7 @@ class ToolRunner:
                     params=call.request.args,
                     context=context,
                     idempotency_key=key,
+                    recorded=self._next_recorded(contract.name) if self._recorded else None,
                 ),
                 result_type=ToolOutput,
                 start_to_close_timeout=options.start_to_close_timeout,

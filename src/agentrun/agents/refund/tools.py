@@ -175,6 +175,22 @@ async def issue_refund(params: RefundParams, ctx: ToolContext) -> RefundReceipt:
     return RefundReceipt(refund_id=done.refund_id, order_id=done.order_id, amount=done.amount)
 
 
+async def issue_refund_dry(params: RefundParams, ctx: ToolContext) -> RefundReceipt:
+    """An evaluation's refund: the same checks as a real one, and no money moves."""
+    order = await _order(ctx, params.order_id)
+    if params.amount > order.total:
+        raise ToolError(
+            f"refund {params.amount:.2f} exceeds order {order.order_id} total "
+            f"{order.total:.2f} {order.currency}",
+            status_code=422,
+        )
+    return RefundReceipt(
+        refund_id=record_id("dry_rf_", ctx.idempotency_key),
+        order_id=order.order_id,
+        amount=params.amount,
+    )
+
+
 async def send_email(params: EmailParams, ctx: ToolContext) -> EmailReceipt:
     email_id = await asyncio.to_thread(
         db.queue_email,
@@ -186,6 +202,11 @@ async def send_email(params: EmailParams, ctx: ToolContext) -> EmailReceipt:
         body=params.body,
     )
     return EmailReceipt(email_id=email_id, queued=True)
+
+
+async def send_email_dry(params: EmailParams, ctx: ToolContext) -> EmailReceipt:  # noqa: ARG001
+    """An evaluation's email: nothing is queued, and the receipt says so."""
+    return EmailReceipt(email_id=record_id("dry_em_", ctx.idempotency_key), queued=False)
 
 
 async def add_order_note(params: NoteParams, ctx: ToolContext) -> NoteReceipt:
@@ -230,6 +251,13 @@ GET_SHIPPING_STATUS_CACHED_TOOL = define_tool(
     params=OrderRef,
     output=ShippingStatus,
 )
+
+
+async def add_order_note_dry(params: NoteParams, ctx: ToolContext) -> NoteReceipt:
+    order = await _order(ctx, params.order_id)
+    return NoteReceipt(note_id=record_id("dry_nt_", ctx.idempotency_key), order_id=order.order_id)
+
+
 ISSUE_REFUND_TOOL = define_tool(
     issue_refund,
     name=ISSUE_REFUND,
@@ -243,6 +271,7 @@ ISSUE_REFUND_TOOL = define_tool(
     approval_above={"amount": APPROVAL_ABOVE_AMOUNT},
     risk=RiskLevel.HIGH,
     retention=RetentionClass.LEGAL_7Y,
+    dry_run=issue_refund_dry,
 )
 
 
@@ -260,6 +289,7 @@ def _send_email_tool(*, approval: bool) -> ToolDefinition:
         # What the customer is told cannot be taken back: a person reads it first (the review
         # gates the side effect, rather than checking the run's answer after the email went out).
         requires_approval=approval,
+        dry_run=send_email_dry,
     )
 
 
@@ -272,6 +302,7 @@ ADD_ORDER_NOTE_TOOL = define_tool(
     output=NoteReceipt,
     side_effect=SideEffect.IDEMPOTENT,
     accepts_idempotency_key=True,
+    dry_run=add_order_note_dry,
 )
 
 # Module-level so every agent version shares the same tool functions (the registry requires it).

@@ -1,0 +1,1 @@
+"""Evaluation: cases and their scores, and paired comparisons of two versions (pure logic)."""
