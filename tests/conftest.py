@@ -28,7 +28,7 @@ TEST_AGENT_MODULES = (
     "tests.support.hostile_agents",
     "tests.support.failure_agents",
     "tests.support.trust_agents",
-    "tests.support.eval_agents",
+    "tests.support.release_agents",
     "tests.agents.test_api",  # module-level Agents, no register function
 )
 pytest_plugins = ["tests.support.store_fixtures"]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import update
 from sqlmodel import col
 
+from agentrun.store import migrate
 from agentrun.store.audit import AuditKind, append_event
 from agentrun.store.db import make_engine, session_factory
 from agentrun.store.models import AuditEventRow
@@ -54,7 +55,7 @@ def test_upgrade_then_verify_clean_then_broken(fresh_url: str) -> None:
 
     upgraded = agentrun("db", "upgrade", env={"AGENTRUN_DATABASE_URL": fresh_url})
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "upgraded from empty to revision 0005" in upgraded.stdout
+    assert f"upgraded from empty to revision {migrate.head_revision()}" in upgraded.stdout
 
     fill_and_tamper(fresh_url, events=5, tamper_seq=None)
     clean = agentrun("audit", "verify", "--database-url", fresh_url)

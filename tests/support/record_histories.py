@@ -23,12 +23,23 @@ from agentrun.contracts.evaluation import EvalCase, EvalReport, EvalRequest
 from agentrun.contracts.names import (
     AGENT_RUN_WORKFLOW,
     EVALUATION_WORKFLOW,
+    QUERY_ROLLOUT_STATUS,
     RECONCILE_WORKFLOW,
     RETENTION_PURGE_WORKFLOW,
+    ROLLOUT_WORKFLOW,
     SEARCH_ATTRIBUTES,
+    UPDATE_ROLLOUT_COMMAND,
 )
 from agentrun.contracts.reconcile import ReconcileReport, ReconcileRequest
 from agentrun.contracts.retention import PurgeRequest, PurgeResult
+from agentrun.contracts.rollout import (
+    Action,
+    Command,
+    Phase,
+    RolloutRequest,
+    RolloutStatus,
+    Strategy,
+)
 from agentrun.converter import DATA_CONVERTER
 from agentrun.settings import Settings
 from agentrun.store.db import make_engine, session_factory
@@ -38,7 +49,12 @@ from tests.conftest import FAST_DEV_SERVER, TEMPORAL_BIN, TEST_AGENT_MODULES
 from tests.support import failure_runs, trust_agents
 from tests.support.retention import seed
 from tests.support.store import migrate_data_dir
-from tests.support.waiting import wait_for_approval, wait_for_review, wait_for_stored_state
+from tests.support.waiting import (
+    eventually,
+    wait_for_approval,
+    wait_for_review,
+    wait_for_stored_state,
+)
 
 OUT = Path(__file__).resolve().parents[1] / "histories"
 EVAL_DATASET = Path(__file__).resolve().parents[2] / "src/agentrun/agents/refund/eval.jsonl"
@@ -54,6 +70,9 @@ SECOND_EXECUTION = "second_execution_refused"
 # ids derive from its own id: the two must match.
 EVALUATION = "hist-evaluation"
 EVALUATED_RUN = "evaluated_run_replayed_failure"
+# As with the Evaluation: the Rollout's id is the file's stem (its activities' inputs name it).
+ROLLOUT = "rollout-release"
+ROUTED_RUN = "routed_run"
 
 
 async def _scenarios(runs: AgentRunClient) -> dict[str, str]:
@@ -248,6 +267,41 @@ async def _evaluation(client: Client, settings: Settings) -> dict[str, str]:
     return {EVALUATION: EVALUATION, EVALUATED_RUN: f"{EVALUATION}--{EVAL_CASES[2]}"}
 
 
+async def _rollout(client: Client, settings: Settings) -> dict[str, str]:
+    """A blue-green rollout (issue 18): a run it routes, a pause, then a rollback by command."""
+    handle = await client.start_workflow(
+        ROLLOUT_WORKFLOW,
+        RolloutRequest(
+            agent="release",
+            stable="1",
+            candidate="2",
+            strategy=Strategy.BLUE_GREEN,
+            window=timedelta(hours=1),
+            started_by="dana",
+        ),
+        id=ROLLOUT,
+        task_queue=settings.task_queue,
+        result_type=RolloutStatus,
+    )
+    await eventually(
+        lambda: handle.query(QUERY_ROLLOUT_STATUS, result_type=RolloutStatus),
+        lambda status: bool(status.events),
+    )
+    await asyncio.sleep(2.5)  # the router re-reads the splits every 2 s
+    runs = AgentRunClient(client, task_queue=settings.task_queue)
+    routed = await runs.start(
+        RunRequest(agent="release", input={"key": "h"}, request_id="hist-routed")
+    )
+    await runs.result(routed)
+    for command in (
+        Command(action=Action.PAUSE, by="erin", reason="look"),
+        Command(action=Action.ROLLBACK, by="carol", reason="answers too long"),
+    ):
+        await handle.execute_update(UPDATE_ROLLOUT_COMMAND, command, result_type=RolloutStatus)
+    assert (await handle.result()).phase is Phase.ROLLED_BACK
+    return {ROLLOUT: ROLLOUT, ROUTED_RUN: routed}
+
+
 # Each group of recordings, by the names it records: recording some names runs only theirs.
 FAILURE_PATHS = {
     *failure_runs.ON_A_WORKER,
@@ -262,6 +316,7 @@ GROUPS = (
     (_reconcile, {RECONCILE}),
     (_trust, {INPUT_LABELS_HELD, SCREEN_DECODED, SECOND_EXECUTION}),
     (_evaluation, {EVALUATION, EVALUATED_RUN}),
+    (_rollout, {ROLLOUT, ROUTED_RUN}),
 )
 
 

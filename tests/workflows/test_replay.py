@@ -17,6 +17,7 @@ from agentrun.workflows.agent_run import AgentRunWorkflow
 from agentrun.workflows.evaluation import EvaluationWorkflow
 from agentrun.workflows.reconcile import ReconcileWorkflow
 from agentrun.workflows.retention import RetentionPurgeWorkflow
+from agentrun.workflows.rollout import RolloutWorkflow
 
 HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
 
@@ -34,7 +35,13 @@ async def test_recorded_history_replays(path: Path) -> None:
     # The replayer picks the workflow by the type its history names.
     preload_phone_metadata()  # as a worker does before running any workflow
     replayer = Replayer(
-        workflows=[AgentRunWorkflow, RetentionPurgeWorkflow, ReconcileWorkflow, EvaluationWorkflow],
+        workflows=[
+            AgentRunWorkflow,
+            RetentionPurgeWorkflow,
+            ReconcileWorkflow,
+            EvaluationWorkflow,
+            RolloutWorkflow,
+        ],
         data_converter=DATA_CONVERTER,
         workflow_runner=WORKFLOW_RUNNER,
     )

@@ -26,6 +26,7 @@ from temporalio.service import RPCError
 
 from agentrun.activities.errors import first_problem
 from agentrun.activities.record import RunRecorder
+from agentrun.activities.routing import Router
 from agentrun.agents.registry import AgentRegistry, RegistryError
 from agentrun.contracts.agents import split_model
 from agentrun.contracts.names import ACTIVITY_PREPARE_RUN
@@ -52,6 +53,7 @@ class PrepareActivities:
         grant_keys: dict[str, str] | None = None,
         providers: Collection[str] = ("scripted",),
         client: Client | None = None,
+        router: Router | None = None,
     ) -> None:
         self._registry = registry
         self._recorder = recorder
@@ -59,6 +61,7 @@ class PrepareActivities:
         self._grant_keys = grant_keys
         self._providers = providers
         self._client = client
+        self._router = router
         # Its own threads: reads stuck on a locked store must not hold the shared pool that
         # tools' blocking calls use.
         self._reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="prepare-owner")
@@ -79,9 +82,14 @@ class PrepareActivities:
             # A bounded wait: with the store down the row stays queued and the run goes on
             # (Temporal is the source of truth), rather than failing PREPARING's deadline.
             await self._recorder.write_run(request.status)
+        request, reason = await self._routed(request)
         result = self._resolve(request)
         recording = self._recorder is not None
-        update: dict[str, object] = {"record": recording, "record_in_worker": recording}
+        update: dict[str, object] = {
+            "record": recording,
+            "record_in_worker": recording,
+            "version_reason": reason,
+        }
         if self._grant_keys is not None:
             update["grant_keys"] = self._grant_keys
         if result.plan is not None and result.plan.policies and request.status is not None:
@@ -91,6 +99,18 @@ class PrepareActivities:
                     self._tenant_runs, request.status.tenant_id, request.status.run_id, window
                 )
         return result.model_copy(update=update)
+
+    async def _routed(self, request: PrepareInput) -> tuple[PrepareInput, str]:
+        """The version an unpinned run gets from a rollout in progress, and why it got it."""
+        if request.version is not None:
+            return request, "pinned"
+        if self._router is None or request.status is None:
+            return request, "default"
+        routed = await self._router.route(request.agent, request.status.request_id)
+        if routed is None:
+            return request, "default"
+        version, reason = routed
+        return request.model_copy(update={"version": version}), reason
 
     async def owner(self, run_id: str, execution_id: str) -> str | None:
         """Why another execution owns ``run_id``, or None when this one may run."""

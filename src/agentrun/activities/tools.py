@@ -20,9 +20,11 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from agentrun.activities.errors import classify, first_problem, tool_failure
+from agentrun.activities.faults import FaultSource
 from agentrun.activities.record import RunRecorder
 from agentrun.agents.registry import AgentRegistry, ToolContext, ToolDefinition, ToolFn
 from agentrun.contracts.evaluation import RunMode
+from agentrun.contracts.faults import FaultMode, FaultRule
 from agentrun.contracts.names import ErrorType
 from agentrun.contracts.pricing import PriceTable
 from agentrun.contracts.tools import (
@@ -157,12 +159,94 @@ def _stand_in(tool: ToolDefinition, call: ToolInput, attempt: int) -> ToolFn:
     return tool.dry_run
 
 
+def _injected(contract: ToolContract, fault: FaultRule, attempt: int) -> ApplicationError:
+    error = ErrorClass(ErrorType.TOOL_UNAVAILABLE, "injected_fault", True, 503)
+    message = f"injected fault {fault.fault_id} (drill): service unavailable"
+    return tool_failure(contract.name, error, attempt, message)
+
+
+def _params(tool: ToolDefinition, call: ToolInput, attempt: int) -> BaseModel:
+    try:
+        return tool.params_model.model_validate(call.params)
+    except ValidationError as err:
+        field, msg = first_problem(err, "params")
+        error = ErrorClass(ErrorType.INVALID_PARAMS, "invalid_params", False)
+        raise tool_failure(tool.contract.name, error, attempt, f"{field}: {msg}", field) from None
+
+
+async def _answer(
+    contract: ToolContract,
+    answer: ToolFn,
+    params: BaseModel,
+    ctx: ToolContext,
+    fault: FaultRule | None,
+    *,
+    heartbeats: bool,
+) -> Any:
+    """The tool's (or its stand-in's) raw answer, with a drill's fault applied; a failure
+    raised as the contract classifies it."""
+    if fault is not None:
+        _note(logging.WARNING, "injected fault", fault_id=fault.fault_id, mode=fault.mode)
+        if fault.mode is FaultMode.ERROR:
+            raise _injected(contract, fault, ctx.attempt)
+    heartbeat = asyncio.create_task(_heartbeat_forever()) if heartbeats else None
+    try:
+        if fault is not None and fault.mode is FaultMode.SLOW:
+            await asyncio.sleep(fault.delay_s)
+        raw = await answer(params, ctx)
+    except ApplicationError:
+        raise
+    except Exception as exc:
+        error = effective_error(contract, classify(exc))
+        _note(
+            logging.WARNING,
+            "tool call failed",
+            error_class=error.error_class,
+            retryable=error.retryable,
+        )
+        raise tool_failure(
+            contract.name, error, ctx.attempt, str(exc) or error.error_class
+        ) from exc
+    finally:
+        if heartbeat is not None:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+    if fault is not None and fault.mode is FaultMode.MALFORMED:
+        return {"injected_fault": fault.fault_id}
+    return raw
+
+
+def _checked(tool: ToolDefinition, raw: Any, attempt: int) -> tuple[ToolStatus, dict[str, Any]]:
+    """The output as its contract allows it, JSON-ready, or a contract violation."""
+    contract = tool.contract
+    status: ToolStatus = "success"
+    if isinstance(raw, PartialResult):
+        status, raw = "partial", raw.data
+    try:
+        data = tool.output_model.model_validate(_as_plain(raw))
+        plain = data.model_dump(mode="json")
+        size = len(to_json(plain))
+    except ValidationError as err:
+        field, msg = first_problem(err, "data")
+        raise _violation(contract.name, attempt, field, msg) from None
+    except PydanticSerializationError as err:
+        # Not JSON at all (lone surrogates, unknown types): no retry can make it so.
+        raise _violation(contract.name, attempt, "data", f"not JSON-encodable: {err}") from None
+    if size > MAX_OUTPUT_BYTES:
+        message = f"{size} bytes as JSON; the limit is {MAX_OUTPUT_BYTES}"
+        raise _violation(contract.name, attempt, "data", message)
+    return status, plain
+
+
 def build_tool_activity(
     tool: ToolDefinition,
     data_dir: Path,
+    *,
     prices: PriceTable | None = None,
     tracer: Tracer | None = None,
     recorder: RunRecorder | None = None,
+    faults: FaultSource | None = None,
 ) -> ToolActivity:
     contract = tool.contract
     # Every tool whose timeout is longer than the heartbeat timeout heartbeats; the others are
@@ -172,53 +256,12 @@ def build_tool_activity(
     async def run_tool(call: ToolInput) -> ToolOutput:
         attempt = activity.info().attempt
         started = time.perf_counter()
-        try:
-            params = tool.params_model.model_validate(call.params)
-        except ValidationError as err:
-            field, msg = first_problem(err, "params")
-            error = ErrorClass(ErrorType.INVALID_PARAMS, "invalid_params", False)
-            raise tool_failure(contract.name, error, attempt, f"{field}: {msg}", field) from None
-
+        params = _params(tool, call, attempt)
         ctx = ToolContext(call.context, call.idempotency_key, attempt, data_dir)
         answer = _stand_in(tool, call, attempt)
-        heartbeat = asyncio.create_task(_heartbeat_forever()) if heartbeats else None
-        try:
-            raw = await answer(params, ctx)
-        except ApplicationError:
-            raise
-        except Exception as exc:
-            error = effective_error(contract, classify(exc))
-            _note(
-                logging.WARNING,
-                "tool call failed",
-                error_class=error.error_class,
-                retryable=error.retryable,
-            )
-            raise tool_failure(
-                contract.name, error, attempt, str(exc) or error.error_class
-            ) from exc
-        finally:
-            if heartbeat is not None:
-                heartbeat.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await heartbeat
-
-        status: ToolStatus = "success"
-        if isinstance(raw, PartialResult):
-            status, raw = "partial", raw.data
-        try:
-            data = tool.output_model.model_validate(_as_plain(raw))
-            plain = data.model_dump(mode="json")
-            size = len(to_json(plain))
-        except ValidationError as err:
-            field, msg = first_problem(err, "data")
-            raise _violation(contract.name, attempt, field, msg) from None
-        except PydanticSerializationError as err:
-            # Not JSON at all (lone surrogates, unknown types): no retry can make it so.
-            raise _violation(contract.name, attempt, "data", f"not JSON-encodable: {err}") from None
-        if size > MAX_OUTPUT_BYTES:
-            message = f"{size} bytes as JSON; the limit is {MAX_OUTPUT_BYTES}"
-            raise _violation(contract.name, attempt, "data", message)
+        fault = await faults.pick(call, attempt) if faults is not None else None
+        raw = await _answer(contract, answer, params, ctx, fault, heartbeats=heartbeats)
+        status, plain = _checked(tool, raw, attempt)
         duration_ms = (time.perf_counter() - started) * 1000
         _note(logging.DEBUG, "tool call succeeded", duration_ms=round(duration_ms, 2))
         return ToolOutput(
@@ -239,10 +282,15 @@ def build_tool_activity(
 def build_tool_activities(
     registry: AgentRegistry,
     data_dir: Path,
+    *,
     prices: PriceTable | None = None,
     tracer: Tracer | None = None,
     recorder: RunRecorder | None = None,
+    faults: FaultSource | None = None,
 ) -> list[ToolActivity]:
     return [
-        build_tool_activity(tool, data_dir, prices, tracer, recorder) for tool in registry.tools()
+        build_tool_activity(
+            tool, data_dir, prices=prices, tracer=tracer, recorder=recorder, faults=faults
+        )
+        for tool in registry.tools()
     ]

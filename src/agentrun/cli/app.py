@@ -21,12 +21,14 @@ from agentrun.cli import agents as cli_agents
 from agentrun.cli import codec as cli_codec
 from agentrun.cli import eval_compare as cli_eval_compare  # noqa: F401 -- registers `eval compare`
 from agentrun.cli import evaluate as cli_evaluate
+from agentrun.cli import faults as cli_faults
 from agentrun.cli import keys as cli_keys
 from agentrun.cli import local as cli_local
 from agentrun.cli import policy as cli_policy
 from agentrun.cli import reconcile as cli_reconcile
 from agentrun.cli import report as cli_report
 from agentrun.cli import retention as cli_retention
+from agentrun.cli import rollout as cli_rollout
 from agentrun.cli import runs as cli_runs
 from agentrun.cli import store as cli_store
 from agentrun.cli import versions as cli_versions
@@ -73,6 +75,8 @@ app.command("sign-review")(cli_keys.review_sign)
 app.add_typer(cli_policy.policy_app, name="policy")
 app.add_typer(cli_versions.versions_app, name="versions")
 app.add_typer(cli_evaluate.eval_app, name="eval")
+app.add_typer(cli_faults.faults_app, name="faults")
+app.add_typer(cli_rollout.rollout_app, name="rollout")
 app.add_typer(cli_codec.codec_app, name="codec")
 app.command("codec-server")(cli_codec.codec_server)
 

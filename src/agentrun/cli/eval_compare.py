@@ -154,7 +154,12 @@ def render(agent: str, dataset: Dataset, result: Comparison) -> list[str]:
     if ran[0] != ran[1]:
         lines.append(
             f"note: the baseline ran {ran[0] or '?'} cases at once, the candidate {ran[1] or '?'}:"
-            " their latencies do not compare (--rerun evaluates both alike)"
+            " their latencies do not compare (--rerun evaluates both side by side)"
+        )
+    elif result.baseline.fresh != result.candidate.fresh:
+        lines.append(
+            "note: one version's figures are a stored baseline, the other's were measured now: "
+            "latency may differ with the machine's load (--rerun measures both side by side)"
         )
     lines.append(f"verdict: {result.verdict} at alpha = {ALPHA:g}")
     return lines
@@ -241,18 +246,30 @@ def eval_compare(
     loaded = load_dataset(dataset)
 
     async def sides() -> tuple[Side, Side]:
-        found: list[Side] = []
-        for version in (baseline, candidate):
-            side = None if rerun else stored_side(settings, agent, version, loaded.digest)
-            if side is None:
-                if not json_output:
-                    err_console.print(
-                        f"{agent}@{version} has no baseline on {loaded.name}: evaluating it",
-                        highlight=False,
-                    )
-                side = await fresh_side(settings, agent, version, loaded, concurrency)
-            found.append(side)
-        return found[0], found[1]
+        """Stored baselines where there are; the rest evaluated now, side by side, so that
+        both versions' latencies are measured under the same load (run one after the other,
+        the second would carry whatever changed on the machine in between)."""
+        found: dict[str, Side | None] = {
+            version: None if rerun else stored_side(settings, agent, version, loaded.digest)
+            for version in (baseline, candidate)
+        }
+        missing = [version for version, side in found.items() if side is None]
+        if missing and not json_output:
+            err_console.print(
+                f"evaluating {', '.join(f'{agent}@{v}' for v in missing)} on {loaded.name} "
+                "(no stored baseline)"
+                if not rerun
+                else "(--rerun)",
+                highlight=False,
+            )
+        fresh = await asyncio.gather(
+            *(fresh_side(settings, agent, version, loaded, concurrency) for version in missing)
+        )
+        found |= dict(zip(missing, fresh, strict=True))
+        base, cand = found[baseline], found[candidate]
+        assert base is not None  # noqa: S101 -- every missing side ran
+        assert cand is not None  # noqa: S101 -- likewise
+        return base, cand
 
     base, cand = asyncio.run(sides())
     result = compare(base, cand)

@@ -65,7 +65,7 @@ SinceOpt = Annotated[
 ]
 
 
-def _duration(option: str, text: str, example: str) -> timedelta:
+def parse_duration(option: str, text: str, example: str) -> timedelta:
     try:
         return parse_every(text)
     except CliError:
@@ -106,8 +106,8 @@ def reconcile(
     from agentrun.store.db import make_engine, session_factory  # noqa: PLC0415
 
     request = ReconcileRequest(
-        since=_duration("--since", since, "24h or 7d"),
-        older_than=_duration("--older-than", older_than, "30s, 5m or 1h"),
+        since=parse_duration("--since", since, "24h or 7d"),
+        older_than=parse_duration("--older-than", older_than, "30s, 5m or 1h"),
         limit=limit,
         dry_run=dry_run,
         now=datetime.now(UTC),
@@ -185,8 +185,8 @@ def reconcile_schedule(
     """
     if pause and delete:
         raise CliError("--pause and --delete: choose one")
-    interval = _duration("--every", every, "15m or 1h") if not delete else RECONCILE_EVERY
-    window = _duration("--since", since, "24h or 7d") if not delete else timedelta(hours=24)
+    interval = parse_duration("--every", every, "15m or 1h") if not delete else RECONCILE_EVERY
+    window = parse_duration("--since", since, "24h or 7d") if not delete else timedelta(hours=24)
     settings = build_settings(address, namespace)
     asyncio.run(_schedule(settings, interval, window, pause=pause, delete=delete, json=json_output))
 

@@ -106,6 +106,7 @@ def status_view(status: RunStatus, now: datetime | None = None) -> Group:
         state_text(status.state.value),
         f"\nagent {status.agent}@{status.version or '?'} · tenant {status.tenant_id}"
         f" · user {status.user_id} · step {status.step} · trace {status.trace_id}",
+        f"\nversion: {status.version_reason}" if status.version_reason else "",
     )
     parts: list[Panel | Table | Text] = [header]
 

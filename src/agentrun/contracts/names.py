@@ -23,6 +23,11 @@ RECONCILE_STARTUP_ID: Final = "agentrun-reconcile-startup"
 # Runs every case of a dataset against one agent version (``agentrun eval run``).
 EVALUATION_WORKFLOW: Final = "Evaluation"
 QUERY_EVAL_PROGRESS: Final = "progress"
+# An agent's rollout of a candidate version: one at a time per agent, id "<this>-<agent>".
+ROLLOUT_WORKFLOW: Final = "Rollout"
+ROLLOUT_ID_PREFIX: Final = "rollout"
+QUERY_ROLLOUT_STATUS: Final = "rollout_status"
+UPDATE_ROLLOUT_COMMAND: Final = "rollout_command"
 
 UPDATE_SUBMIT_REVIEW: Final = "submit_review"
 SIGNAL_REVIEW: Final = "review"
@@ -45,6 +50,8 @@ ACTIVITY_RECONCILE: Final = "reconcile.sweep"
 ACTIVITY_EVAL_START: Final = "evaluation.start"
 ACTIVITY_EVAL_SCORE: Final = "evaluation.score"
 ACTIVITY_EVAL_FINISH: Final = "evaluation.finish"
+ACTIVITY_ROLLOUT_SPLIT: Final = "rollout.split"
+ACTIVITY_ROLLOUT_ANALYZE: Final = "rollout.analyze"
 TOOL_ACTIVITY_PREFIX: Final = "tool."
 
 SA_AGENT_STATE: Final = SearchAttributeKey.for_keyword("AgentState")

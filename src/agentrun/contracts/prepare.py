@@ -57,3 +57,5 @@ class PrepareResult(BaseModel):
     # With auth required: the public keys grants must be signed with (kid -> base64 key).
     # Public on purpose: history may hold them; the signing keys never leave the CLI side.
     grant_keys: dict[str, str] | None = None
+    # Why the run got its version (None: runs that began before rollouts routed them).
+    version_reason: str | None = None

@@ -68,6 +68,8 @@ class RunStatus(BaseModel):
     version: str | None = None
     # The Temporal execution this status is of (its first run id): a run id runs once.
     execution_id: str | None = None
+    # Why it got its version: "pinned", "default", or the rollout stage that routed it.
+    version_reason: str | None = None
     # The model the run calls, provider:model (None until PREPARING has resolved it).
     model: str | None = None
     tenant_id: str

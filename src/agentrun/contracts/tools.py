@@ -118,6 +118,8 @@ class RequestContext(BaseModel):
     agent: str = ""
     # An evaluation or shadow run: a tool with side effects answers from its dry run.
     mode: RunMode = RunMode.LIVE
+    # The calling agent's version (fault drills may target one version).
+    version: str = ""
 
 
 class ToolInput(BaseModel):

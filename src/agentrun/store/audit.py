@@ -42,6 +42,8 @@ class AuditKind(StrEnum):
     MODEL_CALL = "model_call"
     REVIEW = "review"
     POLICY = "policy"
+    DRILL = "drill"  # an operator set or cleared an injected fault
+    ROLLOUT = "rollout"  # a rollout's stage, analysis, command or end
 
 
 BreakReason = Literal["edited", "deleted", "reordered"]

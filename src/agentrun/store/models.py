@@ -68,6 +68,8 @@ class RunRow(SQLModel, table=True):
     version: str | None = None
     # The Temporal execution (first run id) the record belongs to: a run id runs once.
     execution_id: str | None = None
+    # Why the run got its version: "pinned", "default", or the rollout stage that routed it.
+    version_reason: str | None = None
     tenant_id: str = Field(index=True)
     user_id: str
     request_id: str
@@ -305,6 +307,39 @@ class EvaluationCaseRow(SQLModel, table=True):
     scores: list[dict[str, Any]] = Field(sa_type=JSON)
 
 
+class FaultRow(SQLModel, table=True):
+    """An injected fault (``contracts.faults``), live until ``until`` or until cleared."""
+
+    __tablename__ = "faults"
+
+    fault_id: str = Field(primary_key=True)
+    agent: str
+    tool: str
+    mode: str
+    rate: float
+    version: str | None = None
+    tenant_id: str | None = None
+    delay_s: float
+    created_by: str
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RolloutRow(SQLModel, table=True):
+    """An agent's routing, written by its Rollout workflow and read by PREPARING: an unpinned
+    run gets ``candidate`` when its request's bucket is below ``percent``, else ``stable``."""
+
+    __tablename__ = "rollouts"
+
+    agent: str = Field(primary_key=True)
+    rollout_id: str
+    stable: str
+    candidate: str
+    percent: float
+    stage: str
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
 STORE_TABLES: tuple[str, ...] = (
     "runs",
     "run_transitions",
@@ -319,4 +354,6 @@ STORE_TABLES: tuple[str, ...] = (
     "governance_events",
     "evaluations",
     "evaluation_cases",
+    "faults",
+    "rollouts",
 )

@@ -27,6 +27,7 @@ def status_rows(status: RunStatus) -> tuple[RunRow, list[RowItem]]:
         started_at=first.at,
         version=status.version,
         execution_id=status.execution_id,
+        version_reason=status.version_reason,
         failure_category=failure.category.value if failure else None,
         failure_message=redact_text(failure.message).text if failure else None,
         finished_at=last.at if status.state.terminal else None,

@@ -18,6 +18,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from agentrun.activities.conversation import ConversationStore
 from agentrun.activities.evaluation import EvaluationActivities
+from agentrun.activities.faults import FaultSource
 from agentrun.activities.model import ModelActivities
 from agentrun.activities.prepare import PrepareActivities
 from agentrun.activities.providers.base import ModelProvider, close_providers
@@ -25,6 +26,8 @@ from agentrun.activities.providers.serve import serve_providers, warn_unguarded,
 from agentrun.activities.reconcile import ReconcileActivities, request_startup_sweep
 from agentrun.activities.record import RecordActivities, RunRecorder
 from agentrun.activities.retention import RetentionActivities
+from agentrun.activities.rollout import RolloutActivities
+from agentrun.activities.routing import Router
 from agentrun.activities.tools import build_tool_activities
 from agentrun.agents.registry import AgentRegistry, load_agent_modules
 from agentrun.contracts.pricing import DEFAULT_PRICES, PriceTable
@@ -46,6 +49,7 @@ from agentrun.workflows.agent_run import AgentRunWorkflow
 from agentrun.workflows.evaluation import EvaluationWorkflow
 from agentrun.workflows.reconcile import ReconcileWorkflow
 from agentrun.workflows.retention import RetentionPurgeWorkflow
+from agentrun.workflows.rollout import RolloutWorkflow
 
 if TYPE_CHECKING:  # imported only by workers whose agents use MCP servers (see _mcp_sessions)
     from agentrun.activities.mcp import McpSessions
@@ -57,6 +61,7 @@ WORKFLOWS: Sequence[type] = (
     RetentionPurgeWorkflow,
     ReconcileWorkflow,
     EvaluationWorkflow,
+    RolloutWorkflow,
 )
 # Runs check grant signatures in their update validators. cryptography's Rust core can be
 # loaded once per process: when the sandbox imported it again (e.g. to raise InvalidSignature)
@@ -207,9 +212,10 @@ def build_worker(
     if engine is not None:
         try:
             publish_versions(session_factory(engine), registry)
-        except Exception:
+        finally:
+            # No connection left open by the start: an idle SQLite connection in WAL mode keeps
+            # a shared lock on the file, which stops a backup or VACUUM from taking it.
             engine.dispose()
-            raise
     # The conversation lives in the run store, shared by every worker, and is written by the
     # record's writer thread; with the record off, in a worker-private SQLite cache with a
     # writer of its own (a retry on another worker then cannot load it).
@@ -239,6 +245,7 @@ def build_worker(
         grant_keys=public_keys(settings) if settings.auth_required else None,
         providers=tuple(served.providers),
         client=client,
+        router=Router(session_factory(engine)) if engine is not None else None,
     )
     tracer = tracer_provider.get_tracer(TRACER_NAME) if tracer_provider else None
     # Lists every declared MCP server's tools, adding them to their agents: a server the worker
@@ -251,9 +258,9 @@ def build_worker(
     record = RecordActivities(recorder)
     retention = RetentionActivities(session_factory(engine) if engine is not None else None)
     reconcile = ReconcileActivities(session_factory(engine) if engine is not None else None)
-    evaluation = EvaluationActivities(
-        registry, session_factory(engine) if engine is not None else None
-    )
+    sessions = session_factory(engine) if engine is not None else None
+    evaluation = EvaluationActivities(registry, sessions)
+    rollout = RolloutActivities(registry, sessions)
     return AgentRunWorker(
         client,
         writer=writer,
@@ -271,7 +278,16 @@ def build_worker(
             evaluation.start,
             evaluation.score,
             evaluation.finish,
-            *build_tool_activities(registry, settings.data_dir, prices, tracer, recorder),
+            rollout.split,
+            rollout.analyze,
+            *build_tool_activities(
+                registry,
+                settings.data_dir,
+                prices=prices,
+                tracer=tracer,
+                recorder=recorder,
+                faults=FaultSource(session_factory(engine)) if engine is not None else None,
+            ),
         ],
         # Log context outermost: it wraps the tracing spans, so tool log lines carry both.
         interceptors=[

@@ -111,6 +111,7 @@ class AgentRunWorkflow(AgentRunBase):
             )
         spec = prepared.plan
         self._spec = spec
+        self._version_reason = prepared.version_reason
         self._check_init_deadline(spec)
         if prepared.grant_keys is not None:
             check_start_grant(request, self._run_id, prepared.grant_keys)

@@ -71,6 +71,7 @@ class AgentRunBase:
         self._record_in_worker = False  # likewise: flush without the record activity
         self._guard: Guardrails | None = None  # the policies of the plan, from PREPARING
         self._input_escalation: PolicyDecision | None = None
+        self._version_reason: str | None = None  # from PREPARING
 
     # ----------------------------------------------------------------- review handlers
 
@@ -139,6 +140,7 @@ class AgentRunBase:
             agent=request.agent,
             version=self._spec.version if self._spec else None,
             execution_id=workflow.info().first_execution_run_id,
+            version_reason=self._version_reason,
             model=f"{self._spec.provider}:{self._spec.model}" if self._spec else None,
             tenant_id=request.tenant_id,
             user_id=request.user_id,
@@ -224,6 +226,7 @@ class AgentRunBase:
             timestamp=workflow.now(),
             agent=request.agent,
             mode=request.evaluation.mode if request.evaluation else RunMode.LIVE,
+            version=self._spec.version if self._spec else "",
         )
 
     def _show(self) -> None:
