@@ -5,6 +5,7 @@ shipped refund dataset. Side effects must stay dry: the shop's refunds and outbo
 import asyncio
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -16,6 +17,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from agentrun.agents.refund import db as refund_db
+from agentrun.client import AgentRunClient
+from agentrun.contracts import Decision, ReviewDecision, RunRequest, RunState
 from agentrun.settings import Settings
 from agentrun.store.db import make_engine, session_factory
 from agentrun.store.evaluations import case_rows, latest_evaluation
@@ -23,6 +26,7 @@ from agentrun.workers.worker import build_worker
 from tests.conftest import TEST_AGENT_MODULES
 from tests.support.release_agents import SAME, WORSE
 from tests.support.store import migrate_data_dir
+from tests.support.waiting import wait_for_approval
 
 DATASET = Path(__file__).resolve().parents[2] / "src/agentrun/agents/refund/eval.jsonl"
 
@@ -186,3 +190,73 @@ async def test_bad_datasets_and_versions_are_one_line_each(served: Setup, tmp_pa
         "failed: agent 'refund' has no version '9'; known: 1, 2, 2-copy, 2-no-email"
     )
     assert "Traceback" not in unknown.stderr
+
+
+async def _decide(runs: AgentRunClient, run_id: str, tool: str, decision: Decision) -> None:
+    waiting = await wait_for_approval(runs, run_id, tool)
+    assert waiting.pending_review is not None
+    await runs.review(
+        run_id,
+        ReviewDecision(
+            decision=decision,
+            reviewer="alice",
+            review_id=waiting.pending_review.review_id,
+            comment="checked" if decision is Decision.APPROVE else "wrong customer",
+        ),
+    )
+
+
+async def test_production_runs_become_cases_that_replay_offline(
+    served: Setup, temporal_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    runs = AgentRunClient(temporal_env.client, task_queue=served.settings.task_queue)
+    approved = await runs.start(
+        RunRequest(agent="refund", input={"order_id": "1004", "reason": "torn", "amount": 20})
+    )
+    await _decide(runs, approved, "send_email", Decision.APPROVE)
+    assert (await runs.result(approved)).state is RunState.COMPLETED
+    rejected = await runs.start(
+        RunRequest(agent="refund", input={"order_id": "1001", "reason": "lost", "amount": 250})
+    )
+    await _decide(runs, rejected, "issue_refund", Decision.REJECT)
+    assert (await runs.result(rejected)).state is RunState.FAILED
+
+    cases = tmp_path / "from-production.jsonl"
+    added = await asyncio.to_thread(
+        served.run, "eval", "add-case", approved, rejected, "--dataset", str(cases)
+    )
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.splitlines() == [
+        f"added run-{approved} (run:{approved} (COMPLETED))",
+        f"added run-{rejected} (run:{rejected} (FAILED))",
+    ]
+    again = await asyncio.to_thread(
+        served.run, "eval", "add-case", approved, "--dataset", str(cases)
+    )
+    assert again.stdout.startswith(f"already there: run-{approved} ")
+    lines = [json.loads(line) for line in cases.read_text().splitlines()]
+    assert len(lines) == 2
+    first, second = lines
+    assert first["expect"]["trajectory"] == [
+        "lookup_order", "get_shipping_status", "issue_refund", "send_email", "add_order_note",
+    ]  # fmt: skip
+    assert set(first["tool_results"]) == set(first["expect"]["trajectory"])
+    assert second["expect"]["must_not_call"] == ["issue_refund"]
+    assert second["review"] == "reject"
+
+    # The shop forgets order 1004: the case still passes, from its recorded results alone...
+    with sqlite3.connect(served.settings.data_dir / "refund.db") as shop:
+        shop.execute("DELETE FROM orders WHERE order_id = '1004'")
+    replayed = await asyncio.to_thread(
+        served.run, "eval", "run", "refund", "--version", "2", "--dataset", str(cases)
+    )
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout.splitlines()[1].startswith("pass rate 2/2 = 100.0 %")
+    # ...and without them it cannot: the order is gone.
+    bare = tmp_path / "bare.jsonl"
+    bare.write_text(json.dumps({**first, "tool_results": {}}) + "\n")
+    offline = await asyncio.to_thread(
+        served.run, "eval", "run", "refund", "--version", "2", "--dataset", str(bare)
+    )
+    assert offline.stdout.splitlines()[1].startswith("pass rate 0/1 = 0.0 %")
+    assert "tool_error_permanent" in offline.stdout

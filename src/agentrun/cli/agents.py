@@ -6,15 +6,17 @@ is what a worker started here would accept; nothing is asked of Temporal.
 
 import json
 import shlex
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from agentrun.agents.registry import AgentDefinition, AgentRegistry, load_agent_modules
 from agentrun.cli.common import JsonOpt, build_settings, emit_json, guarded, out
 
+if TYPE_CHECKING:  # the registry (and the agent API behind it) only for `agentrun agents`
+    from agentrun.agents.registry import AgentDefinition, AgentRegistry
 
-def describe(registry: AgentRegistry) -> list[dict[str, Any]]:
+
+def describe(registry: "AgentRegistry") -> list[dict[str, Any]]:
     agents = []
     for name in registry.agent_names():
         default = registry.resolve(name)
@@ -39,7 +41,7 @@ def describe(registry: AgentRegistry) -> list[dict[str, Any]]:
     return agents
 
 
-def input_fields(definition: AgentDefinition) -> str:
+def input_fields(definition: "AgentDefinition") -> str:
     """One line per input field: name, type, required, and its constraints."""
     schema = definition.input_model.model_json_schema()
     required = set(schema.get("required", ()))
@@ -80,6 +82,8 @@ def example_command(name: str, version: str | None, example: dict[str, Any] | No
 def agents(*, json_output: JsonOpt = False) -> None:
     """List the agents this installation registers (AGENTRUN_AGENT_MODULES): their versions,
     model, tools, reviewers, input fields and a command that starts a run with a valid input."""
+    from agentrun.agents.registry import AgentRegistry, load_agent_modules  # noqa: PLC0415
+
     settings = build_settings()
     registry = load_agent_modules(AgentRegistry(), settings.agent_modules)
     if json_output:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from agentrun.cli import agents as cli_agents
 from agentrun.cli import codec as cli_codec
+from agentrun.cli import eval_cases as cli_eval_cases  # noqa: F401 -- registers `eval add-case`
 from agentrun.cli import eval_compare as cli_eval_compare  # noqa: F401 -- registers `eval compare`
 from agentrun.cli import evaluate as cli_evaluate
 from agentrun.cli import faults as cli_faults

@@ -7,7 +7,7 @@ with ``--rerun``). Exit 1 when the candidate is worse: the command is a deploy g
 
 import asyncio
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -32,18 +32,10 @@ from agentrun.cli.evaluate import (
     load_dataset,
 )
 from agentrun.cli.store import database_errors
-from agentrun.logic.evaluation.stats import (
-    ALPHA,
-    COST_MARGIN,
-    LATENCY_MARGIN,
-    PassRateComparison,
-    ShiftComparison,
-    Verdict,
-    compare_pass,
-    compare_shift,
-    overall,
-)
 from agentrun.settings import Settings
+
+if TYPE_CHECKING:  # scipy takes half a second to import: only `eval compare` pays for it
+    from agentrun.logic.evaluation.stats import PassRateComparison, ShiftComparison, Verdict
 
 
 @dataclass(frozen=True)
@@ -102,12 +94,20 @@ class Comparison:
     baseline: Side
     candidate: Side
     paired: list[str]
-    passes: PassRateComparison
-    shifts: list[ShiftComparison]
-    verdict: Verdict
+    passes: "PassRateComparison"
+    shifts: "list[ShiftComparison]"
+    verdict: "Verdict"
 
 
 def compare(baseline: Side, candidate: Side) -> Comparison:
+    from agentrun.logic.evaluation.stats import (  # noqa: PLC0415 -- see TYPE_CHECKING above
+        COST_MARGIN,
+        LATENCY_MARGIN,
+        compare_pass,
+        compare_shift,
+        overall,
+    )
+
     paired = sorted(baseline.cases.keys() & candidate.cases.keys())
     if not paired:
         raise CliError("the two evaluations share no case: nothing to pair")
@@ -124,6 +124,8 @@ def compare(baseline: Side, candidate: Side) -> Comparison:
 
 
 def render(agent: str, dataset: Dataset, result: Comparison) -> list[str]:
+    from agentrun.logic.evaluation.stats import ALPHA  # noqa: PLC0415 -- see TYPE_CHECKING
+
     def origin(side: Side) -> str:
         how = "run now" if side.fresh else "stored baseline"
         return f"{agent}@{side.version} ({how}, {side.evaluation_id})"
@@ -278,5 +280,5 @@ def eval_compare(
     else:
         for line in render(agent, loaded, result):
             out.print(line, highlight=False, markup=False)
-    if result.verdict is Verdict.WORSE:
+    if result.verdict == "worse":
         raise typer.Exit(1)

@@ -18,7 +18,6 @@ from typing import Annotated
 
 import typer
 
-from agentrun.activities.reconcile import sweep
 from agentrun.cli.common import (
     AddressOpt,
     CliError,
@@ -119,6 +118,8 @@ def reconcile(
         client = await open_client(settings)
         engine = make_engine(url)
         try:
+            from agentrun.activities.reconcile import sweep  # noqa: PLC0415 -- the store, lazily
+
             return await sweep(
                 client.temporal,
                 session_factory(engine),

@@ -7,9 +7,6 @@ User scorers have the same shape (:data:`Scorer`) and are added per evaluation.
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
 from agentrun.contracts.evaluation import CaseOutcome, CaseResult, EvalCase, Score
 from agentrun.contracts.review import GateKind
 from agentrun.contracts.states import RunState
@@ -51,6 +48,11 @@ def schema(case: EvalCase, run: CaseOutcome) -> Score | None:
     wanted = case.expect.output_schema
     if wanted is None:
         return None
+    # Imported here: every worker and CLI imports the scorers' module (through the registry),
+    # and only evaluations with a schema need jsonschema.
+    from jsonschema import Draft202012Validator  # noqa: PLC0415
+    from jsonschema.exceptions import SchemaError  # noqa: PLC0415
+
     try:
         errors = sorted(
             Draft202012Validator(wanted).iter_errors(run.output), key=lambda e: list(e.path)
