@@ -152,17 +152,23 @@ async def get_shipping_status_cached(params: OrderRef, ctx: ToolContext) -> Ship
     return ShippingStatus(order_id=params.order_id, status=status, source="cache")
 
 
+async def _refundable(ctx: ToolContext, params: RefundParams) -> db.Order:
+    """The order, when it exists and covers the amount: what a refund, real or dry, checks."""
+    order = await _order(ctx, params.order_id)
+    if params.amount > order.total:
+        raise ToolError(
+            f"refund {params.amount:.2f} exceeds order {order.order_id} total "
+            f"{order.total:.2f} {order.currency}",
+            status_code=422,
+        )
+    return order
+
+
 async def issue_refund(params: RefundParams, ctx: ToolContext) -> RefundReceipt:
     key = ctx.idempotency_key
     done = await asyncio.to_thread(db.find_refund, ctx.data_dir, key)
     if done is None:
-        order = await _order(ctx, params.order_id)
-        if params.amount > order.total:
-            raise ToolError(
-                f"refund {params.amount:.2f} exceeds order {order.order_id} total "
-                f"{order.total:.2f} {order.currency}",
-                status_code=422,
-            )
+        order = await _refundable(ctx, params)
         done = await asyncio.to_thread(
             db.insert_refund,
             ctx.data_dir,
@@ -177,13 +183,7 @@ async def issue_refund(params: RefundParams, ctx: ToolContext) -> RefundReceipt:
 
 async def issue_refund_dry(params: RefundParams, ctx: ToolContext) -> RefundReceipt:
     """An evaluation's refund: the same checks as a real one, and no money moves."""
-    order = await _order(ctx, params.order_id)
-    if params.amount > order.total:
-        raise ToolError(
-            f"refund {params.amount:.2f} exceeds order {order.order_id} total "
-            f"{order.total:.2f} {order.currency}",
-            status_code=422,
-        )
+    order = await _refundable(ctx, params)
     return RefundReceipt(
         refund_id=record_id("dry_rf_", ctx.idempotency_key),
         order_id=order.order_id,
