@@ -25,7 +25,14 @@ from agentrun.client import AgentRunClient
 from agentrun.contracts import RunRequest, RunState
 from agentrun.contracts.faults import FaultMode, FaultRule
 from agentrun.contracts.names import ROLLOUT_WORKFLOW
-from agentrun.contracts.rollout import Phase, RolloutRequest, RolloutStatus, Strategy, Verdict
+from agentrun.contracts.rollout import (
+    Phase,
+    RolloutRequest,
+    RolloutStatus,
+    Strategy,
+    Thresholds,
+    Verdict,
+)
 from agentrun.settings import Settings
 from agentrun.store.db import make_engine, session_factory
 from agentrun.store.faults import add_fault
@@ -34,6 +41,7 @@ from agentrun.workers.worker import build_worker
 from tests.conftest import TEST_AGENT_MODULES
 from tests.support.release_agents import RELEASE, RELEASE_TOOL
 from tests.support.store import migrate_data_dir
+from tests.support.waiting import eventually
 
 
 @dataclass
@@ -160,17 +168,24 @@ async def test_a_candidate_failing_30_percent_of_its_tool_calls_is_rolled_back(
     assert failed
     assert all(row.version == "2" for row in failed)
 
-    # After the rollback every unpinned run is stable's (the router re-reads within 2 s).
-    await asyncio.sleep(2.5)
-    after = [
-        await served.runs.start(RunRequest(agent=RELEASE, input={"key": "k"})) for _ in range(6)
-    ]
-    for run_id in after:
-        assert (await served.runs.result(run_id)).state is RunState.COMPLETED
-        status_now = await served.runs.status(run_id)
-        assert status_now.version == "1"
-        assert status_now.version_reason is not None
-        assert "rolled back (0 %): stable" in status_now.version_reason
+    # After the rollback every unpinned run is stable's, once the workers' routing has caught up
+    # (re-read every 2 s, in the background).
+    await eventually(
+        lambda: routed(served.runs), lambda got: "rolled back" in (got[1] or ""), timeout=15
+    )
+    for _ in range(5):
+        version, reason = await routed(served.runs)
+        assert version == "1"
+        assert reason is not None
+        assert "rolled back (0 %): stable" in reason
+
+
+async def routed(runs: AgentRunClient) -> tuple[str | None, str | None]:
+    """An unpinned run's version and why it got it, once it has ended (however it ended)."""
+    run_id = await runs.start(RunRequest(agent=RELEASE, input={"key": "k"}))
+    await runs.result(run_id)
+    status = await runs.status(run_id)
+    return status.version, status.version_reason
 
 
 async def test_a_healthy_candidate_goes_through_every_gradual_stage(served: Served) -> None:
@@ -181,6 +196,9 @@ async def test_a_healthy_candidate_goes_through_every_gradual_stage(served: Serv
         strategy=Strategy.GRADUAL,
         window=timedelta(seconds=2),
         min_runs=2,
+        # The p95 of a handful of runs on a shared CI box is noise; the latency rule itself is
+        # tested in tests/logic/test_rollout.py. Here: every stage, in order, to the end.
+        thresholds=Thresholds(max_p95_increase=10.0, max_cost_increase=10.0),
         started_by="release-manager",
     )
     async with traffic(served.runs):
@@ -188,8 +206,8 @@ async def test_a_healthy_candidate_goes_through_every_gradual_stage(served: Serv
         status = await finished(served, rollout_id)
     assert status.phase is Phase.PROMOTED, status.events
     assert status.percent == 100
-    routed = [e.what for e in status.events if "% of runs to 2" in e.what]
-    assert routed == [
+    stages = [e.what for e in status.events if "% of runs to 2" in e.what]
+    assert stages == [
         "stage 1/4: 10 % of runs to 2",
         "stage 2/4: 25 % of runs to 2",
         "stage 3/4: 50 % of runs to 2",
@@ -198,10 +216,9 @@ async def test_a_healthy_candidate_goes_through_every_gradual_stage(served: Serv
     ]
     advanced = [e.what for e in status.events if e.what.startswith("analysis of ")]
     assert sum(": advance" in what for what in advanced) == 4
-    await asyncio.sleep(2.5)
-    run_id = await served.runs.start(RunRequest(agent=RELEASE, input={"key": "k"}))
-    await served.runs.result(run_id)
-    assert (await served.runs.status(run_id)).version == "2"
+    await eventually(
+        lambda: routed(served.runs), lambda got: "promoted" in (got[1] or ""), timeout=15
+    )
     pinned = await served.runs.start(RunRequest(agent=RELEASE, version="1", input={"key": "k"}))
     await served.runs.result(pinned)
     assert (await served.runs.status(pinned)).version_reason == "pinned"
