@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, ParamSpec
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -27,6 +27,9 @@ from agentrun.errors import UserError
 from agentrun.observability import telemetry
 from agentrun.settings import Settings
 
+if TYPE_CHECKING:
+    from agentrun.agents.registry import AgentRegistry
+
 P = ParamSpec("P")
 
 # A status query needs a worker to answer; without one it would hang until the server gives up.
@@ -41,6 +44,13 @@ err_console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isat
 class CliError(UserError):
     """A user-facing failure: printed as one ``error:`` line, exit code 1."""
 
+
+AgentArg = Annotated[str, typer.Argument(help="The agent's name.", show_default=False)]
+ByOpt = Annotated[
+    str | None,
+    typer.Option("--by", help="Who acts, for the audit trail (default: your login name)."),
+]
+ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why, for the audit trail.")]
 
 AddressOpt = Annotated[
     str | None,
@@ -92,6 +102,14 @@ def checked_model(model: str | None) -> str | None:
     except ValueError as err:
         raise CliError(f"--model: {err}") from None
     return model
+
+
+def local_registry() -> "AgentRegistry":
+    """The agents this installation registers (AGENTRUN_AGENT_MODULES), as a worker here would
+    load them; imported only by the commands that ask (the agent API is slow to import)."""
+    from agentrun.agents.registry import AgentRegistry, load_agent_modules  # noqa: PLC0415
+
+    return load_agent_modules(AgentRegistry(), build_settings().agent_modules)
 
 
 def build_settings(address: str | None = None, namespace: str | None = None) -> Settings:

@@ -24,12 +24,13 @@ from agentrun.cli.common import (
     NamespaceOpt,
     build_settings,
     guarded,
+    local_registry,
     one_line,
     open_client,
     out,
 )
 from agentrun.cli.evaluate import DatasetOpt, eval_app
-from agentrun.cli.reconcile import parse_duration
+from agentrun.cli.retention import parse_duration
 from agentrun.contracts.evaluation import EvalCase, RecordedResult
 from agentrun.contracts.names import AGENT_RUN_WORKFLOW, TOOL_ACTIVITY_PREFIX
 from agentrun.contracts.runs import RunRequest, RunResult
@@ -143,10 +144,7 @@ async def failed_since_ids(settings: Settings, since: str) -> list[str]:
 
 
 def _known_tools() -> set[str]:
-    from agentrun.agents.registry import AgentRegistry, load_agent_modules  # noqa: PLC0415
-
-    registry = load_agent_modules(AgentRegistry(), build_settings().agent_modules)
-    return {tool.contract.name for tool in registry.tools()}
+    return {tool.contract.name for tool in local_registry().tools()}
 
 
 @eval_app.command("add-case")

@@ -13,6 +13,7 @@ import typer
 
 from agentrun.cli.common import (
     AddressOpt,
+    AgentArg,
     CliError,
     JsonOpt,
     NamespaceOpt,
@@ -23,7 +24,6 @@ from agentrun.cli.common import (
     out,
 )
 from agentrun.cli.evaluate import (
-    AgentArg,
     ConcurrencyOpt,
     Dataset,
     DatasetOpt,

@@ -18,6 +18,7 @@ from temporalio.exceptions import FailureError
 
 from agentrun.cli.common import (
     AddressOpt,
+    AgentArg,
     CliError,
     JsonOpt,
     NamespaceOpt,
@@ -40,7 +41,6 @@ eval_app = typer.Typer(
     no_args_is_help=True,
 )
 
-AgentArg = Annotated[str, typer.Argument(help="The agent's name.", show_default=False)]
 DatasetOpt = Annotated[
     Path,
     typer.Option(

@@ -14,8 +14,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agentrun.cli.common import CliError, JsonOpt, build_settings, emit_json, guarded, out
-from agentrun.cli.reconcile import parse_duration
+from agentrun.cli.common import (
+    ByOpt,
+    CliError,
+    JsonOpt,
+    build_settings,
+    emit_json,
+    guarded,
+    local_registry,
+    out,
+)
+from agentrun.cli.retention import parse_duration
 from agentrun.cli.store import database_errors, require_current_schema
 from agentrun.contracts.faults import FaultMode, FaultRule
 
@@ -26,11 +35,6 @@ faults_app = typer.Typer(
     help="Fault-injection drills: make a tool fail, slow down or break its contract.",
     no_args_is_help=True,
 )
-
-ByOpt = Annotated[
-    str | None,
-    typer.Option("--by", help="Who sets it, for the audit trail (default: your login name)."),
-]
 
 
 @contextmanager
@@ -56,9 +60,7 @@ def _session(*, write: bool) -> Iterator["Session"]:
 
 def _check_target(agent: str, tool: str, version: str | None) -> None:
     """The agent, version and tool must exist here: a drill on a typo would rehearse nothing."""
-    from agentrun.agents.registry import AgentRegistry, load_agent_modules  # noqa: PLC0415
-
-    registry = load_agent_modules(AgentRegistry(), build_settings().agent_modules)
+    registry = local_registry()
     if agent not in registry.agent_names():
         known = ", ".join(registry.agent_names()) or "none"
         raise CliError(f"--agent {agent!r}: unknown agent; known: {known}")

@@ -29,7 +29,7 @@ from agentrun.cli.common import (
     out,
 )
 from agentrun.cli.render import duration, stamp
-from agentrun.cli.retention import parse_every
+from agentrun.cli.retention import parse_duration
 from agentrun.cli.schedules import (
     RECONCILE_EVERY,
     delete_schedule,
@@ -62,13 +62,6 @@ SinceOpt = Annotated[
         "besides every run the store shows as unfinished.",
     ),
 ]
-
-
-def parse_duration(option: str, text: str, example: str) -> timedelta:
-    try:
-        return parse_every(text)
-    except CliError:
-        raise CliError(f"{option} {text!r}: use a duration such as {example}") from None
 
 
 @reconcile_app.callback()

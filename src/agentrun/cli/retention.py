@@ -53,6 +53,14 @@ def parse_every(text: str) -> timedelta:
     return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
 
 
+def parse_duration(option: str, text: str, example: str) -> timedelta:
+    """``parse_every`` for any option, its error naming that option and a fitting example."""
+    try:
+        return parse_every(text)
+    except CliError:
+        raise CliError(f"{option} {text!r}: use a duration such as {example}") from None
+
+
 def parse_now(text: str | None) -> datetime | None:
     if text is None:
         return None

@@ -17,17 +17,21 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from agentrun.cli.common import (
     AddressOpt,
+    AgentArg,
+    ByOpt,
     CliError,
     JsonOpt,
     NamespaceOpt,
+    ReasonOpt,
     build_settings,
     emit_json,
     guarded,
+    local_registry,
     one_line,
     open_client,
     out,
 )
-from agentrun.cli.reconcile import parse_duration
+from agentrun.cli.retention import parse_duration
 from agentrun.contracts.names import (
     QUERY_ROLLOUT_STATUS,
     ROLLOUT_ID_PREFIX,
@@ -48,20 +52,13 @@ rollout_app = typer.Typer(
     no_args_is_help=True,
 )
 
-AgentArg = Annotated[str, typer.Argument(help="The agent.", show_default=False)]
-ByOpt = Annotated[
-    str | None, typer.Option("--by", help="Who acts, for the audit trail (default: login name).")
-]
-
 
 def rollout_id(agent: str) -> str:
     return f"{ROLLOUT_ID_PREFIX}-{agent}"
 
 
 def _default_version(agent: str) -> str:
-    from agentrun.agents.registry import AgentRegistry, load_agent_modules  # noqa: PLC0415
-
-    registry = load_agent_modules(AgentRegistry(), build_settings().agent_modules)
+    registry = local_registry()
     if agent not in registry.agent_names():
         raise CliError(f"unknown agent {agent!r}; known: {', '.join(registry.agent_names())}")
     return registry.resolve(agent).spec.version
@@ -220,9 +217,6 @@ def _act(action: Action, agent: str, by: str | None, reason: str | None, json_ou
     settings = build_settings()
     command = Command(action=action, by=by or getpass.getuser(), reason=reason)
     _show(asyncio.run(_command(settings, agent, command)), json_output=json_output)
-
-
-ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why, for the audit trail.")]
 
 
 @rollout_app.command("pause")

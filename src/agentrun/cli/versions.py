@@ -12,15 +12,13 @@ from typing import Annotated, Any
 
 import typer
 
-from agentrun.cli.common import CliError, JsonOpt, build_settings, emit_json, guarded, out
+from agentrun.cli.common import AgentArg, CliError, JsonOpt, emit_json, guarded, local_registry, out
 from agentrun.cli.store import DatabaseUrlOpt, database_errors, require_current_schema, store_url
 
 versions_app = typer.Typer(
     help="Agent versions: immutable snapshots of prompt, model, tools, policies and budgets.",
     no_args_is_help=True,
 )
-
-AgentArg = Annotated[str, typer.Argument(help="The agent's name.", show_default=False)]
 
 
 @dataclass(frozen=True)
@@ -35,11 +33,10 @@ class Known:
 
 def _local(agent: str) -> dict[str, tuple[str, dict[str, Any]]]:
     """This installation's versions of ``agent``: version -> (digest, content)."""
-    from agentrun.agents.registry import AgentRegistry, load_agent_modules  # noqa: PLC0415
     from agentrun.logic.versions import digest  # noqa: PLC0415
     from agentrun.workers.versions import published  # noqa: PLC0415
 
-    registry = load_agent_modules(AgentRegistry(), build_settings().agent_modules)
+    registry = local_registry()
     found = {}
     if agent in registry.agent_names():
         for version in registry.versions(agent):

@@ -209,9 +209,11 @@ def build_worker(
         if definition.setup is not None:
             definition.setup(settings.data_dir)
     engine = open_store(settings, migrate_store=migrate_store)
-    if engine is not None:
+    # One factory for every reader and writer of the store; None when the store is off.
+    sessions = session_factory(engine) if engine is not None else None
+    if sessions is not None and engine is not None:
         try:
-            publish_versions(session_factory(engine), registry)
+            publish_versions(sessions, registry)
         finally:
             # No connection left open by the start: an idle SQLite connection in WAL mode keeps
             # a shared lock on the file, which stops a backup or VACUUM from taking it.
@@ -222,17 +224,15 @@ def build_worker(
     store_metrics = StoreInstruments.for_client(client)  # agentrun_store_up and the rest
     writer = (
         BackgroundWriter(
-            session_factory(engine),
-            flush_interval=settings.record_flush_interval_s,
-            observer=store_metrics,
+            sessions, flush_interval=settings.record_flush_interval_s, observer=store_metrics
         )
-        if engine is not None
+        if sessions is not None
         else BackgroundWriter(
             private_sessions(settings.data_dir / "conversations.db"), observer=store_metrics
         )
     )
     store = ConversationStore(writer)
-    recorder = RunRecorder(writer) if engine is not None else None
+    recorder = RunRecorder(writer) if sessions is not None else None
     prices = load_prices(settings)
     # Hosted providers are configured by their SDKs' own variables (OPENAI_API_KEY, ...).
     served = serve_providers(os.environ if environ is None else environ)
@@ -241,11 +241,11 @@ def build_worker(
     prepare = PrepareActivities(
         registry,
         recorder,
-        session_factory(engine) if engine is not None else None,
+        sessions,
         grant_keys=public_keys(settings) if settings.auth_required else None,
         providers=tuple(served.providers),
         client=client,
-        router=Router(session_factory(engine)) if engine is not None else None,
+        router=Router(sessions) if sessions is not None else None,
     )
     tracer = tracer_provider.get_tracer(TRACER_NAME) if tracer_provider else None
     # Lists every declared MCP server's tools, adding them to their agents: a server the worker
@@ -256,9 +256,8 @@ def build_worker(
         registry, store, served.providers, prices, tracer=tracer, recorder=recorder
     )
     record = RecordActivities(recorder)
-    retention = RetentionActivities(session_factory(engine) if engine is not None else None)
-    reconcile = ReconcileActivities(session_factory(engine) if engine is not None else None)
-    sessions = session_factory(engine) if engine is not None else None
+    retention = RetentionActivities(sessions)
+    reconcile = ReconcileActivities(sessions)
     evaluation = EvaluationActivities(registry, sessions)
     rollout = RolloutActivities(registry, sessions)
     return AgentRunWorker(
@@ -286,7 +285,7 @@ def build_worker(
                 prices=prices,
                 tracer=tracer,
                 recorder=recorder,
-                faults=FaultSource(session_factory(engine)) if engine is not None else None,
+                faults=FaultSource(sessions) if sessions is not None else None,
             ),
         ],
         # Log context outermost: it wraps the tracing spans, so tool log lines carry both.

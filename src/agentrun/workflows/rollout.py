@@ -195,6 +195,14 @@ class RolloutWorkflow:
             detail["analysis"] = analysis.model_dump(mode="json")
         await self._route(0.0, "rolled back", by, "rolled_back", detail)
         self._note(by, f"rolled back: {reason}")
+        # Operators see a rollback in the worker's logs too, not only in the UI and the audit.
+        workflow.logger.warning(
+            "rollout of %s@%s rolled back by %s: %s",
+            self._request.agent,
+            self._request.candidate,
+            by,
+            reason,
+        )
 
     async def _route(
         self,
@@ -221,6 +229,13 @@ class RolloutWorkflow:
             retry_policy=STEP_RETRY,
         )
         self._note(by, f"{stage}: {percent:g} % of runs to {request.candidate}")
+        workflow.logger.info(
+            "rollout of %s: %s, %g %% of runs to %s",
+            request.agent,
+            stage,
+            percent,
+            request.candidate,
+        )
 
     def _note(self, by: str, what: str) -> None:
         self._events.append(Event(at=workflow.now(), what=what, by=by))
