@@ -23,6 +23,9 @@ class Settings(BaseSettings):
         default="default",
         validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "AGENTRUN_TEMPORAL_NAMESPACE"),
     )
+    # How long a starting worker keeps trying to reach Temporal before it gives up: deployments
+    # start workers beside (or before) the server. CLI commands other than `worker` never wait.
+    temporal_connect_wait_s: float = Field(default=60, ge=0)
     task_queue: str = TASK_QUEUE
     data_dir: Path = Path(".agentrun")
     # Modules exposing register(registry); comma-separated in the environment.

@@ -327,7 +327,8 @@ def test_unknown_run_is_an_error_line(stack: Stack) -> None:
 def test_unreachable_server_is_an_error_line(stack: Stack, tmp_path: Path) -> None:
     address = f"127.0.0.1:{free_port()}"
 
-    for args in (["status", "x"], ["runs"], ["run", "refund"], ["worker"]):
+    # `worker` waits for the server first: tests/cli/test_worker_waits.py
+    for args in (["status", "x"], ["runs"], ["run", "refund"]):
         line = one_error_line(stack.cli(*args, "--address", address))
         assert f"cannot reach Temporal at {address}" in line
 

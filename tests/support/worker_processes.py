@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
@@ -48,12 +49,28 @@ def start_worker(
         "PYTHONPATH": str(REPO),
         **(env or {}),
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "agentrun.cli", "worker"],
-        env=environ,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    # stderr to a file, not a pipe nobody reads (a full pipe would stall the worker): a worker
+    # that dies before polling is then reported with its own last words (``wait_polling``).
+    with tempfile.NamedTemporaryFile(prefix="agentrun-worker-", suffix=".log", delete=False) as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agentrun.cli", "worker"],
+            env=environ,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    _LOGS[proc.pid] = Path(log.name)
+    return proc
+
+
+_LOGS: dict[int, Path] = {}
+
+
+def last_words(proc: subprocess.Popen[bytes], lines: int = 15) -> str:
+    """The tail of a worker's stderr (why it exited, when it did)."""
+    log = _LOGS.get(proc.pid)
+    if log is None or not log.exists():
+        return "(no log)"
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -61,6 +78,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.kill()
     proc.wait(timeout=30)
+    _LOGS.pop(proc.pid, Path()).unlink(missing_ok=True)
 
 
 def kill(proc: subprocess.Popen[bytes]) -> float:
@@ -129,7 +147,12 @@ async def wait_polling(
     deadline = time.monotonic() + timeout
     wanted = {p.pid for p in procs}
     while not wanted <= await _polling_or_none(client, task_queue):
-        dead = [p.pid for p in procs if p.poll() is not None]
+        dead = [p for p in procs if p.poll() is not None]
         if dead or time.monotonic() > deadline:
-            raise AssertionError(f"workers {sorted(wanted)} not all polling (exited: {dead})")
+            said = "".join(
+                f"\n--- worker {p.pid} (exit {p.returncode}):\n{last_words(p)}" for p in dead
+            )
+            raise AssertionError(
+                f"workers {sorted(wanted)} not all polling (exited: {[p.pid for p in dead]}){said}"
+            )
         await asyncio.sleep(0.1)

@@ -10,6 +10,7 @@ import sys
 import threading
 from typing import Annotated
 
+import structlog
 import typer
 
 from agentrun.cli import codec as cli_codec
@@ -33,6 +34,8 @@ from agentrun.cli.devserver import DEFAULT_PORT, DEFAULT_UI_PORT, DevServer
 from agentrun.observability import telemetry
 from agentrun.observability.logging import configure_logging
 from agentrun.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 
 @guarded
@@ -109,16 +112,22 @@ def worker(
     asyncio.run(_worker(settings, json_output, migrate_store=migrate_store))
 
 
+def _waiting_for_temporal(reason: str, delay_s: float) -> None:
+    log.warning("waiting for Temporal", reason=reason, retry_in_s=delay_s)
+
+
 async def _worker(settings: Settings, json_output: bool, *, migrate_store: bool) -> None:
     # Imported here: tracing and the worker are heavy, and only this command needs them.
-    from agentrun.client import connect  # noqa: PLC0415
+    from agentrun.client.runs import connect_patiently  # noqa: PLC0415
     from agentrun.converter import data_converter  # noqa: PLC0415
     from agentrun.workers.worker import run_worker  # noqa: PLC0415
 
     telemetry.configure_tracing(settings)  # first: the interceptor's spans need the provider
-    temporal = await connect(
+    temporal = await connect_patiently(
         settings.temporal_address,
         settings.temporal_namespace,
+        wait_s=settings.temporal_connect_wait_s,
+        on_retry=_waiting_for_temporal,
         interceptors=telemetry.tracing_interceptors(temporal_spans=settings.otel_temporal_spans),
         runtime=telemetry.build_runtime(settings),
         data_converter=data_converter(settings),

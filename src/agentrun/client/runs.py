@@ -7,8 +7,10 @@ Starting is idempotent on the request id and refuses its reuse for another reque
 
 import asyncio
 import contextlib
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from opentelemetry.trace import Tracer
 from pydantic_core import PydanticSerializationError
@@ -108,6 +110,34 @@ async def connect(
     except (RuntimeError, ValueError) as err:
         reason = connect_reason(address, err)
         raise AgentRunError(f"cannot reach Temporal at {address}: {reason}") from None
+
+
+async def connect_patiently(
+    address: str,
+    namespace: str = "default",
+    *,
+    wait_s: float,
+    on_retry: Callable[[str, float], None] | None = None,
+    **kwargs: Any,
+) -> Client:
+    """:func:`connect`, tried again until ``wait_s`` has passed: for workers, which a deployment
+    (docker compose, Kubernetes) routinely starts before the Temporal server answers, and which
+    should then wait for it rather than exit. ``on_retry(reason, delay_s)`` hears each failure.
+    The last failure is raised, saying how long it was tried."""
+    deadline = time.monotonic() + wait_s
+    delay = 0.5
+    while True:
+        try:
+            return await connect(address, namespace, **kwargs)
+        except AgentRunError as err:
+            if "://" in address or time.monotonic() + delay > deadline:
+                if wait_s <= 0:
+                    raise
+                raise AgentRunError(f"{err} (tried for {wait_s:g} s)") from None
+            if on_retry is not None:
+                on_retry(str(err), delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5.0)
 
 
 def _check_run_id(run_id: str) -> None:
