@@ -1,6 +1,13 @@
 """Routing and stage analysis of rollouts (pure)."""
 
-from agentrun.contracts.rollout import Split, Thresholds, Verdict, VersionFigures
+from agentrun.contracts.rollout import (
+    Routed,
+    ShadowCopy,
+    Split,
+    Thresholds,
+    Verdict,
+    VersionFigures,
+)
 from agentrun.logic.rollout import bucket, judge, route
 
 
@@ -20,11 +27,28 @@ def test_a_request_keeps_its_bucket_and_buckets_spread_evenly() -> None:
 
 def test_a_growing_share_keeps_the_requests_it_already_sent() -> None:
     ids = [f"req-{i}" for i in range(2_000)]
-    early = {r for r in ids if route(split(10), r)[0] == "2"}
-    later = {r for r in ids if route(split(50), r)[0] == "2"}
+    early = {r for r in ids if route(split(10), r).version == "2"}
+    later = {r for r in ids if route(split(50), r).version == "2"}
     assert early < later
-    assert route(split(0), "x") == ("1", "rollout rollout-a s (0 %): stable")
-    assert route(split(100), "x") == ("2", "rollout rollout-a s (100 %): candidate")
+    assert route(split(0), "x") == Routed(version="1", reason="rollout rollout-a s (0 %): stable")
+    assert route(split(100), "x") == Routed(
+        version="2", reason="rollout rollout-a s (100 %): candidate"
+    )
+
+
+def test_a_shadow_split_keeps_every_run_on_stable_and_copies_its_share() -> None:
+    shadow = split(30).model_copy(update={"shadow": True})
+    ids = [f"req-{i}" for i in range(2_000)]
+    routed = [route(shadow, r) for r in ids]
+    assert {r.version for r in routed} == {"1"}
+    copied = [r for r in routed if r.shadow is not None]
+    assert 0.26 < len(copied) / len(ids) < 0.34
+    assert {r.shadow for r in copied} == {ShadowCopy(rollout_id="rollout-a", version="2")}
+    assert {r.reason for r in copied} == {"rollout rollout-a s (30 %): stable, shadowed"}
+    # the copied requests are the ones a 30 % canary would have sent to the candidate
+    assert {r for r, got in zip(ids, routed, strict=True) if got.shadow} == {
+        r for r in ids if route(split(30), r).version == "2"
+    }
 
 
 def figures(version: str, runs: int, failed: int = 0, **more: float) -> VersionFigures:

@@ -28,6 +28,7 @@ from agentrun.contracts.names import (
     RETENTION_PURGE_WORKFLOW,
     ROLLOUT_WORKFLOW,
     SEARCH_ATTRIBUTES,
+    SHADOW_RUN_SUFFIX,
     UPDATE_ROLLOUT_COMMAND,
 )
 from agentrun.contracts.reconcile import ReconcileReport, ReconcileRequest
@@ -73,6 +74,10 @@ EVALUATED_RUN = "evaluated_run_replayed_failure"
 # As with the Evaluation: the Rollout's id is the file's stem (its activities' inputs name it).
 ROLLOUT = "rollout-release"
 ROUTED_RUN = "routed_run"
+# A shadow rollout's run and its copy: the copy's id derives from the run's (file stems again).
+SHADOW_ROLLOUT = "rollout-shadow-release"
+SHADOWED_RUN = "shadowed_run"
+SHADOW_COPY = f"{SHADOWED_RUN}{SHADOW_RUN_SUFFIX}"
 
 
 async def _scenarios(runs: AgentRunClient) -> dict[str, str]:
@@ -302,6 +307,42 @@ async def _rollout(client: Client, settings: Settings) -> dict[str, str]:
     return {ROLLOUT: ROLLOUT, ROUTED_RUN: routed}
 
 
+async def _shadow(client: Client, settings: Settings) -> dict[str, str]:
+    """A shadow rollout (issue 18): a run copied to the candidate, the windows passed, then a
+    promotion by command."""
+    handle = await client.start_workflow(
+        ROLLOUT_WORKFLOW,
+        RolloutRequest(
+            agent="release",
+            stable="1",
+            candidate="2",
+            strategy=Strategy.SHADOW,
+            window=timedelta(seconds=2),
+            min_runs=1,
+            started_by="dana",
+        ),
+        id=SHADOW_ROLLOUT,
+        task_queue=settings.task_queue,
+        result_type=RolloutStatus,
+    )
+    await asyncio.sleep(2.5)  # the router re-reads the splits every 2 s
+    runs = AgentRunClient(client, task_queue=settings.task_queue)
+    shadowed = await runs.start(
+        RunRequest(agent="release", input={"key": "h"}, request_id=SHADOWED_RUN)
+    )
+    await runs.result(shadowed)
+    await client.get_workflow_handle(SHADOW_COPY).result()
+    await eventually(
+        lambda: handle.query(QUERY_ROLLOUT_STATUS, result_type=RolloutStatus),
+        lambda status: status.phase is Phase.AWAITING_PROMOTION,
+        timeout=30,
+    )
+    command = Command(action=Action.PROMOTE, by="erin", reason="copies look right")
+    await handle.execute_update(UPDATE_ROLLOUT_COMMAND, command, result_type=RolloutStatus)
+    assert (await handle.result()).phase is Phase.PROMOTED
+    return {SHADOW_ROLLOUT: SHADOW_ROLLOUT, SHADOWED_RUN: shadowed, SHADOW_COPY: SHADOW_COPY}
+
+
 # Each group of recordings, by the names it records: recording some names runs only theirs.
 FAILURE_PATHS = {
     *failure_runs.ON_A_WORKER,
@@ -317,6 +358,7 @@ GROUPS = (
     (_trust, {INPUT_LABELS_HELD, SCREEN_DECODED, SECOND_EXECUTION}),
     (_evaluation, {EVALUATION, EVALUATED_RUN}),
     (_rollout, {ROLLOUT, ROUTED_RUN}),
+    (_shadow, {SHADOW_ROLLOUT, SHADOWED_RUN, SHADOW_COPY}),
 )
 
 

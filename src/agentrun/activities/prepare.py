@@ -31,6 +31,7 @@ from agentrun.agents.registry import AgentRegistry, RegistryError
 from agentrun.contracts.agents import split_model
 from agentrun.contracts.names import ACTIVITY_PREPARE_RUN
 from agentrun.contracts.prepare import GUARD_VERSION, InputProblem, PrepareInput, PrepareResult
+from agentrun.contracts.rollout import Routed
 from agentrun.contracts.runs import MAX_INPUT_BYTES
 from agentrun.contracts.states import TERMINAL_STATES, FailureCategory
 from agentrun.logic.input_trust import label_input
@@ -82,13 +83,14 @@ class PrepareActivities:
             # A bounded wait: with the store down the row stays queued and the run goes on
             # (Temporal is the source of truth), rather than failing PREPARING's deadline.
             await self._recorder.write_run(request.status)
-        request, reason = await self._routed(request)
+        request, routed = await self._routed(request)
         result = self._resolve(request)
         recording = self._recorder is not None
         update: dict[str, object] = {
             "record": recording,
             "record_in_worker": recording,
-            "version_reason": reason,
+            "version_reason": routed.reason,
+            "shadow": routed.shadow if result.plan is not None else None,
         }
         if self._grant_keys is not None:
             update["grant_keys"] = self._grant_keys
@@ -100,17 +102,16 @@ class PrepareActivities:
                 )
         return result.model_copy(update=update)
 
-    async def _routed(self, request: PrepareInput) -> tuple[PrepareInput, str]:
+    async def _routed(self, request: PrepareInput) -> tuple[PrepareInput, Routed]:
         """The version an unpinned run gets from a rollout in progress, and why it got it."""
         if request.version is not None:
-            return request, "pinned"
-        if self._router is None or request.status is None:
-            return request, "default"
-        routed = await self._router.route(request.agent, request.status.request_id)
+            return request, Routed(version=request.version, reason="pinned")
+        routed = None
+        if self._router is not None and request.status is not None:
+            routed = await self._router.route(request.agent, request.status.request_id)
         if routed is None:
-            return request, "default"
-        version, reason = routed
-        return request.model_copy(update={"version": version}), reason
+            return request, Routed(reason="default")
+        return request.model_copy(update={"version": routed.version}), routed
 
     async def owner(self, run_id: str, execution_id: str) -> str | None:
         """Why another execution owns ``run_id``, or None when this one may run."""

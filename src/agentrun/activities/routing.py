@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sqlmodel import Session
 
 from agentrun.activities.cached_read import CachedRead
-from agentrun.contracts.rollout import Split
+from agentrun.contracts.rollout import Routed, Split
 from agentrun.logic.rollout import route
 from agentrun.store.rollouts import read_splits
 
@@ -17,8 +17,8 @@ class Router:
         self._sessions = sessions
         self._splits: CachedRead[dict[str, Split]] = CachedRead(self._read, {}, what="rollouts")
 
-    async def route(self, agent: str, request_id: str) -> tuple[str, str] | None:
-        """(version, why) for an unpinned run, or None when no rollout routes the agent."""
+    async def route(self, agent: str, request_id: str) -> Routed | None:
+        """An unpinned run's version, or None when no rollout routes the agent."""
         split = (await self._splits.get()).get(agent)
         return route(split, request_id) if split is not None else None
 

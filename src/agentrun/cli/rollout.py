@@ -41,6 +41,7 @@ from agentrun.contracts.names import (
 from agentrun.contracts.rollout import (
     Action,
     Command,
+    Phase,
     RolloutRequest,
     RolloutStatus,
     Strategy,
@@ -75,9 +76,18 @@ def _stages(text: str | None) -> tuple[float, ...] | None:
         ) from None
 
 
+_SHADOWING = (Phase.RUNNING, Phase.PAUSED, Phase.AWAITING_PROMOTION)
+
+
 def render(status: RolloutStatus) -> list[str]:
+    shadowing = status.strategy is Strategy.SHADOW and status.phase in _SHADOWING
+    share = (
+        f"{status.percent:g} % of runs copied to {status.candidate}"
+        if shadowing
+        else f"{status.candidate} at {status.percent:g} %"
+    )
     heading = (
-        f"{status.rollout_id}: {status.agent} {status.candidate} at {status.percent:g} % "
+        f"{status.rollout_id}: {status.agent} {share} "
         f"(stable {status.stable}), {status.strategy}, {status.phase}"
     )
     lines = [heading]
@@ -147,7 +157,14 @@ def rollout_start(
     stable: Annotated[
         str | None, typer.Option("--stable", help="Default: the agent's default version.")
     ] = None,
-    strategy: Annotated[Strategy, typer.Option("--strategy")] = Strategy.CANARY,
+    strategy: Annotated[
+        Strategy,
+        typer.Option(
+            "--strategy",
+            help="canary: 5 %, then all; gradual: 10, 25, 50, 100 %; blue-green: all at once; "
+            "shadow: copies of runs on the candidate (side effects dry), promoted by command.",
+        ),
+    ] = Strategy.CANARY,
     stages: Annotated[
         str | None, typer.Option("--stages", help="Per cents per stage, e.g. 10,25,50,100.")
     ] = None,

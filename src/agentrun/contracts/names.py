@@ -26,6 +26,8 @@ QUERY_EVAL_PROGRESS: Final = "progress"
 # An agent's rollout of a candidate version: one at a time per agent, id "<this>-<agent>".
 ROLLOUT_WORKFLOW: Final = "Rollout"
 ROLLOUT_ID_PREFIX: Final = "rollout"
+# A shadow rollout's copy of run R is the AgentRun R--shadow, a child of R.
+SHADOW_RUN_SUFFIX: Final = "--shadow"
 QUERY_ROLLOUT_STATUS: Final = "rollout_status"
 UPDATE_ROLLOUT_COMMAND: Final = "rollout_command"
 

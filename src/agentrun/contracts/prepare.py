@@ -5,6 +5,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agentrun.contracts.agents import RunPlan
+from agentrun.contracts.rollout import ShadowCopy
 from agentrun.contracts.runs import RunStatus
 from agentrun.contracts.states import FailureCategory
 from agentrun.contracts.trust import InputTrust
@@ -59,3 +60,5 @@ class PrepareResult(BaseModel):
     grant_keys: dict[str, str] | None = None
     # Why the run got its version (None: runs that began before rollouts routed them).
     version_reason: str | None = None
+    # A shadow rollout copies this run to its candidate (None: no copy).
+    shadow: ShadowCopy | None = None

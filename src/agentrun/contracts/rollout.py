@@ -15,12 +15,16 @@ class Strategy(StrEnum):
     CANARY = "canary"  # 5 %, then everything
     GRADUAL = "gradual"  # 10 -> 25 -> 50 -> 100 %
     BLUE_GREEN = "blue-green"  # everything at once, stable one command away
+    # A copy of each request's run on the candidate (side effects dry, reviews answered), never
+    # returned; stable keeps all traffic until an operator promotes after the windows pass.
+    SHADOW = "shadow"
 
 
 STAGES: dict[Strategy, tuple[float, ...]] = {
     Strategy.CANARY: (5.0, 100.0),
     Strategy.GRADUAL: (10.0, 25.0, 50.0, 100.0),
     Strategy.BLUE_GREEN: (100.0,),
+    Strategy.SHADOW: (100.0,),  # the share of requests copied
 }
 
 
@@ -60,7 +64,7 @@ class RolloutRequest(BaseModel):
         stages = self.stages or STAGES[self.strategy]
         if any(not 0 < s <= 100 for s in stages) or list(stages) != sorted(stages):
             raise ValueError("stages: rising shares in per cent, each above 0 and at most 100")
-        if stages[-1] != 100:
+        if stages[-1] != 100 and self.strategy is not Strategy.SHADOW:
             raise ValueError("stages: the last stage sends all traffic (100)")
         return self
 
@@ -79,6 +83,27 @@ class Split(BaseModel):
     candidate: str
     percent: float = Field(ge=0, le=100)
     stage: str
+    # ``percent`` of requests are copied to the candidate; every run stays on stable.
+    shadow: bool = False
+
+
+class ShadowCopy(BaseModel):
+    """What PREPARING tells a run to copy itself to (a shadow rollout's candidate)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rollout_id: str
+    version: str
+
+
+class Routed(BaseModel):
+    """An unpinned run's version, why it got it, and the version its shadow copy runs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str | None = None  # None: the agent's default
+    reason: str
+    shadow: ShadowCopy | None = None
 
 
 class VersionFigures(BaseModel):
@@ -153,6 +178,9 @@ class Command(BaseModel):
 class Phase(StrEnum):
     RUNNING = "running"
     PAUSED = "paused"
+    # A shadow rollout whose windows passed: stable keeps the traffic until promote (or
+    # rollback) says otherwise.
+    AWAITING_PROMOTION = "awaiting_promotion"
     PROMOTED = "promoted"
     ROLLED_BACK = "rolled_back"
 

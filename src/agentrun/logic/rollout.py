@@ -2,7 +2,14 @@
 
 import hashlib
 
-from agentrun.contracts.rollout import Split, Thresholds, Verdict, VersionFigures
+from agentrun.contracts.rollout import (
+    Routed,
+    ShadowCopy,
+    Split,
+    Thresholds,
+    Verdict,
+    VersionFigures,
+)
 
 
 def bucket(request_id: str) -> float:
@@ -12,12 +19,24 @@ def bucket(request_id: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64 * 100
 
 
-def route(split: Split, request_id: str) -> tuple[str, str]:
-    """(version, why) for an unpinned run of the split's agent."""
+def route(split: Split, request_id: str) -> Routed:
+    """The version of an unpinned run of the split's agent, and why; under a shadow split the
+    run stays on stable and, in the copied share, names the candidate its copy runs."""
     where = f"rollout {split.rollout_id} {split.stage} ({split.percent:g} %)"
-    if bucket(request_id) < split.percent:
-        return split.candidate, f"{where}: candidate"
-    return split.stable, f"{where}: stable"
+    chosen = bucket(request_id) < split.percent
+    if split.shadow:
+        if not chosen:
+            return Routed(version=split.stable, reason=f"{where}: stable")
+        copy = ShadowCopy(rollout_id=split.rollout_id, version=split.candidate)
+        return Routed(version=split.stable, reason=f"{where}: stable, shadowed", shadow=copy)
+    if chosen:
+        return Routed(version=split.candidate, reason=f"{where}: candidate")
+    return Routed(version=split.stable, reason=f"{where}: stable")
+
+
+def shadow_reason(rollout_id: str, of_run: str) -> str:
+    """A shadow copy's version reason: which rollout copied which run."""
+    return f"rollout {rollout_id} shadow of {of_run}"
 
 
 def judge(

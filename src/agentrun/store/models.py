@@ -338,6 +338,7 @@ class RolloutRow(SQLModel, table=True):
     percent: float
     stage: str
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    shadow: bool = False
 
 
 STORE_TABLES: tuple[str, ...] = (

@@ -43,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
     # Workflow helpers without module state: shared rather than re-imported into every run's
     # sandbox (that re-import cost ~5 ms of CPU per run). They only touch time, randomness and
     # I/O through workflow.* APIs, and the replay test covers them like the rest.
-    from agentrun.workflows import calls
+    from agentrun.workflows import calls, shadow
     from agentrun.workflows.errors import RunFailure
     from agentrun.workflows.guardrails import Guardrails, check_start_grant, describe
     from agentrun.workflows.options import MODEL_HEARTBEAT_TIMEOUT, MODEL_RETRY, MODEL_TIMEOUT
@@ -74,6 +74,8 @@ class AgentRunWorkflow(AgentRunBase):
         try:
             self._enter(RunState.PREPARING, "run record initialised")
             spec, run_input = await self._prepare()
+            if self._shadow is not None:
+                await shadow.start_copy(self._request, self._run_id, self._shadow)
             self._enter(RunState.EXECUTING, f"agent {spec.ref} ready", version=spec.version)
             await self._execute_and_review(spec, run_input)
         except RunFailure as failure:
@@ -111,9 +113,10 @@ class AgentRunWorkflow(AgentRunBase):
             )
         spec = prepared.plan
         self._spec = spec
-        self._version_reason = prepared.version_reason
+        self._version_reason = shadow.copy_reason(request) or prepared.version_reason
+        self._shadow = prepared.shadow
         self._check_init_deadline(spec)
-        if prepared.grant_keys is not None:
+        if prepared.grant_keys is not None and not shadow.is_trusted_copy(request, self._run_id):
             check_start_grant(request, self._run_id, prepared.grant_keys)
             self._desk.require_grants(prepared.grant_keys, self._run_id, request.tenant_id)
         self._desk.bind_review_ids = prepared.guard_version >= 2

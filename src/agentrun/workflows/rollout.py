@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         RolloutStatus,
         Split,
         SplitChange,
+        Strategy,
         Verdict,
     )
 
@@ -84,12 +85,15 @@ class RolloutWorkflow:
             raise ValueError("the rollout is already paused")
         if command.action is Action.RESUME and self._phase is not Phase.PAUSED:
             raise ValueError("the rollout is not paused")
+        if self._phase is Phase.AWAITING_PROMOTION and command.action not in _DECISIONS:
+            raise ValueError("the shadow windows passed: promote or roll back")
 
     # ----------------------------------------------------------------- the rollout
 
     @workflow.run
     async def run(self, request: RolloutRequest) -> RolloutStatus:
         plan = request.plan()
+        outcome = None
         for index, percent in enumerate(plan):
             self._stage = index
             label = f"stage {index + 1}/{len(plan)}"
@@ -100,6 +104,9 @@ class RolloutWorkflow:
                 return self.status()
             if outcome is Action.PROMOTE:
                 break
+        shadow_passed = request.strategy is Strategy.SHADOW and outcome is not Action.PROMOTE
+        if shadow_passed and await self._await_promotion() is Action.ROLLBACK:
+            return self.status()
         self._phase = Phase.PROMOTED
         await self._route(100.0, "promoted", self._last_by(), "promoted")
         return self.status()
@@ -122,6 +129,18 @@ class RolloutWorkflow:
                 return Action.ROLLBACK
             if analysis.verdict is Verdict.ADVANCE:
                 return None
+
+    async def _await_promotion(self) -> Action:
+        """A shadow that passed changes no traffic by itself: the candidate has only run on
+        copies, so a person decides, with its figures in hand, to switch (or to drop it)."""
+        self._phase = Phase.AWAITING_PROMOTION
+        self._note(CONTROLLER, "shadow windows passed: stable keeps all traffic until promote")
+        command = await self._next(None)
+        assert command is not None  # noqa: S101 -- no timeout: only a command wakes it
+        self._phase = Phase.RUNNING
+        acted = await self._obey(command, "shadow passed")
+        assert acted is not None  # noqa: S101 -- the validator lets only decisions in
+        return acted
 
     async def _obey(self, command: Command, label: str) -> Action | None:
         """Act on a command; pause waits here, for a resume or a decision."""
@@ -214,6 +233,7 @@ class RolloutWorkflow:
     ) -> None:
         request = self._request
         self._percent = percent
+        shadow = request.strategy is Strategy.SHADOW and action == "stage"
         split = Split(
             agent=request.agent,
             rollout_id=workflow.info().workflow_id,
@@ -221,6 +241,7 @@ class RolloutWorkflow:
             candidate=request.candidate,
             percent=percent,
             stage=stage,
+            shadow=shadow,
         )
         await workflow.execute_activity(
             ACTIVITY_ROLLOUT_SPLIT,
@@ -228,12 +249,14 @@ class RolloutWorkflow:
             start_to_close_timeout=STEP_TIMEOUT,
             retry_policy=STEP_RETRY,
         )
-        self._note(by, f"{stage}: {percent:g} % of runs to {request.candidate}")
+        where = "copied to" if shadow else "to"
+        self._note(by, f"{stage}: {percent:g} % of runs {where} {request.candidate}")
         workflow.logger.info(
-            "rollout of %s: %s, %g %% of runs to %s",
+            "rollout of %s: %s, %g %% of runs %s %s",
             request.agent,
             stage,
             percent,
+            where,
             request.candidate,
         )
 
@@ -256,7 +279,12 @@ class RolloutWorkflow:
             lines.append(f"last analysis ({last.stage}): {last.verdict}")
         if self._phase is Phase.RUNNING:
             lines.append(f"next: analysis after the {request.window} window")
+        elif self._phase is Phase.AWAITING_PROMOTION:
+            lines.append("next: `agentrun rollout promote` or `rollback` (stable has all traffic)")
         workflow.set_current_details("\n\n".join(lines))
+
+
+_DECISIONS = (Action.PROMOTE, Action.ROLLBACK)
 
 
 def _because(command: Command) -> str:

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from agentrun.contracts.policy import PolicyDecision
     from agentrun.contracts.review import Decision, GateKind, ReviewAck, ReviewDecision
+    from agentrun.contracts.rollout import ShadowCopy
     from agentrun.contracts.runs import Failure, RunRequest, RunResult, RunStatus
     from agentrun.contracts.states import FailureCategory, RunState, Transition
     from agentrun.contracts.tools import RequestContext
@@ -72,6 +73,7 @@ class AgentRunBase:
         self._guard: Guardrails | None = None  # the policies of the plan, from PREPARING
         self._input_escalation: PolicyDecision | None = None
         self._version_reason: str | None = None  # from PREPARING
+        self._shadow: ShadowCopy | None = None  # likewise: a shadow rollout's copy to start
 
     # ----------------------------------------------------------------- review handlers
 
