@@ -1,15 +1,32 @@
 """The one Settings object, built at entrypoints (CLI, tests, bench) and passed down."""
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, AliasChoices, Field, SecretStr, field_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agentrun.codec.keys import VALID_KEYRING, check_active_key
 from agentrun.contracts.names import TASK_QUEUE
 
 DEFAULT_AGENT_MODULES = ("agentrun.agents.refund",)
+DEPLOYMENT_NAME_SETTING = "AGENTRUN_DEPLOYMENT_NAME"
+BUILD_ID_SETTING = "AGENTRUN_BUILD_ID"
+
+
+def _check_deployment_name(value: str | None) -> str | None:
+    """Temporal joins a deployment's name to a build id with ``.`` (with ``:`` in visibility): a
+    worker starts under a name holding either, but the server refuses to make its builds current."""
+    if value is not None and ("." in value or ":" in value):
+        raise ValueError(f"{value!r} must not contain '.' or ':'")
+    return value
 
 
 class Settings(BaseSettings):
@@ -48,6 +65,14 @@ class Settings(BaseSettings):
     # Allocations between young-generation garbage collections in a worker process (Python's
     # default is 700); 0 leaves the interpreter's collector as it is. See workers.worker.tune_gc.
     gc_threshold: int = Field(default=20_000, ge=0)
+    # Worker Versioning (docs/code-deploys.md): the worker serves build ``build_id`` of the
+    # Temporal Worker Deployment ``deployment_name``, and each run stays on the build it started
+    # on (pinned), so a run parked in review for days never meets workflow code it did not start
+    # with. Both or neither; None: unversioned, every worker takes every run's tasks.
+    deployment_name: Annotated[
+        str | None, Field(min_length=1), AfterValidator(_check_deployment_name)
+    ] = None
+    build_id: Annotated[str | None, Field(min_length=1)] = None
     # The run record store (AGENTRUN_DATABASE_URL); off: runs keep only their Temporal history.
     store_enabled: bool = True
     # JSON price table (models per 1M tokens, tools per second); None: the built-in table.
@@ -91,6 +116,15 @@ class Settings(BaseSettings):
 
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'agentrun.db'}"
+
+    @model_validator(mode="after")
+    def _deployment_and_build_together(self) -> Self:
+        if (self.deployment_name is None) != (self.build_id is None):
+            raise ValueError(
+                f"{DEPLOYMENT_NAME_SETTING} and {BUILD_ID_SETTING} go together: set both "
+                "(Worker Versioning) or neither"
+            )
+        return self
 
     @field_validator("agent_modules", "extra_public_keys", mode="before")
     @classmethod

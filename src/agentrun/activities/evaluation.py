@@ -2,13 +2,15 @@
 the results in the run store, where ``agentrun eval compare`` finds a version's baseline."""
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from agentrun.activities.grading import grade
+from agentrun.activities.providers.base import ModelProvider
 from agentrun.agents.registry import AgentDefinition, AgentRegistry, RegistryError
 from agentrun.contracts.evaluation import (
     CaseResult,
@@ -31,9 +33,15 @@ from agentrun.store.evaluations import finish_evaluation, record_case, start_eva
 class EvaluationActivities:
     """``sessions`` None: a worker without a store scores and reports, and keeps nothing."""
 
-    def __init__(self, registry: AgentRegistry, sessions: Callable[[], Session] | None) -> None:
+    def __init__(
+        self,
+        registry: AgentRegistry,
+        sessions: Callable[[], Session] | None,
+        providers: Mapping[str, ModelProvider] | None = None,
+    ) -> None:
         self._registry = registry
         self._sessions = sessions
+        self._providers = providers or {}
 
     @activity.defn(name=ACTIVITY_EVAL_START)
     async def start(self, start: EvalStart) -> None:
@@ -43,10 +51,14 @@ class EvaluationActivities:
 
     @activity.defn(name=ACTIVITY_EVAL_SCORE)
     async def score(self, request: CaseScoreInput) -> CaseResult:
-        """The built-in scorers, then the agent's own; the case's row in the store."""
+        """The built-in scorers, the agent's own, then the grader model's; the case's row in
+        the store."""
         definition = self._resolve(request.agent, request.version)
         extra = [(getattr(fn, "__name__", "scorer"), fn) for fn in definition.scorers]
         result = score(request.case, request.outcome, extra)
+        graded = await grade(self._providers, request.grader, request.case, request.outcome)
+        if graded is not None:
+            result = result.model_copy(update={"scores": (*result.scores, graded)})
         if self._sessions is not None:
             await asyncio.to_thread(self._write, record_case, request.evaluation_id, result)
         return result

@@ -28,7 +28,7 @@ from agentrun.activities.errors import first_problem
 from agentrun.activities.record import RunRecorder
 from agentrun.activities.routing import Router
 from agentrun.agents.registry import AgentRegistry, RegistryError
-from agentrun.contracts.agents import split_model
+from agentrun.contracts.model_ref import split_model
 from agentrun.contracts.names import ACTIVITY_PREPARE_RUN
 from agentrun.contracts.prepare import GUARD_VERSION, InputProblem, PrepareInput, PrepareResult
 from agentrun.contracts.rollout import Routed

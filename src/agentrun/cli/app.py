@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from agentrun.cli import agents as cli_agents
 from agentrun.cli import codec as cli_codec
+from agentrun.cli import deploy as cli_deploy
 from agentrun.cli import eval_cases as cli_eval_cases  # noqa: F401 -- registers `eval add-case`
 from agentrun.cli import eval_compare as cli_eval_compare  # noqa: F401 -- registers `eval compare`
 from agentrun.cli import evaluate as cli_evaluate
@@ -78,6 +79,7 @@ app.add_typer(cli_versions.versions_app, name="versions")
 app.add_typer(cli_evaluate.eval_app, name="eval")
 app.add_typer(cli_faults.faults_app, name="faults")
 app.add_typer(cli_rollout.rollout_app, name="rollout")
+app.add_typer(cli_deploy.deploy_app, name="deploy")
 app.add_typer(cli_codec.codec_app, name="codec")
 app.command("codec-server")(cli_codec.codec_server)
 

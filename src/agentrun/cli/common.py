@@ -19,7 +19,7 @@ from rich.console import Console
 from temporalio.service import RPCError
 
 from agentrun.client import AgentRunClient, AgentRunError
-from agentrun.contracts.agents import split_model
+from agentrun.contracts.model_ref import split_model
 from agentrun.contracts.review import Decision, ReviewDecision
 from agentrun.contracts.runs import Failure, RunStatus
 from agentrun.converter import data_converter
@@ -93,14 +93,15 @@ DbFileOpt = Annotated[
 ]
 
 
-def checked_model(model: str | None) -> str | None:
-    """``--model`` as provider:model, refused in one line before anything starts."""
+def checked_model(model: str | None, option: str = "--model") -> str | None:
+    """``--model`` (or another ``option``) as provider:model, refused in one line before
+    anything starts."""
     if model is None:
         return None
     try:
         split_model(model)
     except ValueError as err:
-        raise CliError(f"--model: {err}") from None
+        raise CliError(f"{option}: {err}") from None
     return model
 
 

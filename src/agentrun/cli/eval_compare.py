@@ -18,6 +18,7 @@ from agentrun.cli.common import (
     JsonOpt,
     NamespaceOpt,
     build_settings,
+    checked_model,
     emit_json,
     err_console,
     guarded,
@@ -27,6 +28,7 @@ from agentrun.cli.evaluate import (
     ConcurrencyOpt,
     Dataset,
     DatasetOpt,
+    GraderOpt,
     eval_app,
     evaluate,
     load_dataset,
@@ -79,9 +81,15 @@ def stored_side(settings: Settings, agent: str, version: str, digest: str) -> Si
 
 
 async def fresh_side(
-    settings: Settings, agent: str, version: str, dataset: Dataset, concurrency: int
+    settings: Settings,
+    agent: str,
+    version: str,
+    dataset: Dataset,
+    concurrency: int,
+    *,
+    grader: str | None = None,
 ) -> Side:
-    report = await evaluate(settings, agent, version, dataset, concurrency)
+    report = await evaluate(settings, agent, version, dataset, concurrency, grader=grader)
     cases = {
         r.outcome.case_id: CaseFigures(r.passed, r.outcome.observed.latency_s, r.outcome.cost_usd)
         for r in report.results
@@ -237,6 +245,7 @@ def eval_compare(
         bool, typer.Option("--rerun", help="Evaluate both now, even with stored baselines.")
     ] = False,
     concurrency: ConcurrencyOpt = 4,
+    grader: GraderOpt = None,
     address: AddressOpt = None,
     namespace: NamespaceOpt = None,
     json_output: JsonOpt = False,
@@ -246,6 +255,7 @@ def eval_compare(
     significant difference, with the smallest effect the sample could detect; exit 1 if worse."""
     settings = build_settings(address, namespace)
     loaded = load_dataset(dataset)
+    grader = checked_model(grader, "--grader")
 
     async def sides() -> tuple[Side, Side]:
         """Stored baselines where there are; the rest evaluated now, side by side, so that
@@ -265,7 +275,10 @@ def eval_compare(
                 highlight=False,
             )
         fresh = await asyncio.gather(
-            *(fresh_side(settings, agent, version, loaded, concurrency) for version in missing)
+            *(
+                fresh_side(settings, agent, version, loaded, concurrency, grader=grader)
+                for version in missing
+            )
         )
         found |= dict(zip(missing, fresh, strict=True))
         base, cand = found[baseline], found[candidate]

@@ -23,6 +23,7 @@ from agentrun.cli.common import (
     JsonOpt,
     NamespaceOpt,
     build_settings,
+    checked_model,
     emit_json,
     err_console,
     guarded,
@@ -49,6 +50,15 @@ DatasetOpt = Annotated[
 ]
 ConcurrencyOpt = Annotated[
     int, typer.Option("--concurrency", min=1, max=50, help="Cases run at once.")
+]
+GraderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--grader",
+        help="provider:model that scores cases with a rubric (expect.graded), e.g. "
+        "openai:gpt-4o-mini; served by the workers like an agent's model.",
+        show_default=False,
+    ),
 ]
 # How often the progress line is refreshed, and how long a silent workflow is waited for before
 # saying that no worker seems to be there.
@@ -85,6 +95,7 @@ async def evaluate(
     dataset: Dataset,
     concurrency: int,
     *,
+    grader: str | None = None,
     quiet: bool = False,
 ) -> EvalReport:
     """Run the Evaluation workflow to its end, the progress on stderr unless ``quiet``."""
@@ -98,6 +109,7 @@ async def evaluate(
         cases=dataset.cases,
         concurrency=concurrency,
         task_queue=settings.task_queue,
+        grader=grader,
     )
     handle: WorkflowHandle[object, EvalReport] = await client.temporal.start_workflow(
         EVALUATION_WORKFLOW,
@@ -211,6 +223,7 @@ def eval_run(
     ],
     dataset: DatasetOpt,
     concurrency: ConcurrencyOpt = 4,
+    grader: GraderOpt = None,
     address: AddressOpt = None,
     namespace: NamespaceOpt = None,
     json_output: JsonOpt = False,
@@ -220,7 +233,10 @@ def eval_run(
     cost, and keep the results as the version's baseline on this dataset."""
     settings = build_settings(address, namespace)
     loaded = load_dataset(dataset)
-    report = asyncio.run(evaluate(settings, agent, version, loaded, concurrency, quiet=json_output))
+    grader = checked_model(grader, "--grader")
+    report = asyncio.run(
+        evaluate(settings, agent, version, loaded, concurrency, grader=grader, quiet=json_output)
+    )
     if json_output:
         emit_json(report)
         return

@@ -3,13 +3,13 @@
 See docs/agents.md.
 """
 
-import re
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agentrun.contracts.model_ref import split_model
 from agentrun.contracts.policy import PolicyDocument
 from agentrun.contracts.tools import ToolContract, ToolPolicy
 
@@ -43,25 +43,6 @@ class ScriptStep(BaseModel):
         if (self.tool is None) == (self.final is None):
             raise ValueError("a script step is either a tool call (tool) or a final answer (final)")
         return self
-
-
-# The providers agentrun ships; a worker serves those it can configure (docs/agents.md).
-PROVIDERS = ("scripted", "openai", "anthropic")
-MODEL_PATTERN = r"^[a-z][a-z0-9_-]{0,31}:\S{1,200}$"
-_MODEL = re.compile(r"([a-z][a-z0-9_-]{0,31}):(\S{1,200})")
-
-
-def split_model(text: str) -> tuple[str, str]:
-    """``openai:gpt-4o-mini`` -> (provider, model); the model may hold colons (``llama3:8b``).
-
-    Only the form is checked here: which providers a worker serves is the worker's to say."""
-    match = _MODEL.fullmatch(text)
-    if match is None:
-        raise ValueError(
-            f"{text[:80]!r} is not provider:model (e.g. openai:gpt-4o-mini, "
-            f"anthropic:claude-sonnet-4-5, scripted:scripted-1; providers: {', '.join(PROVIDERS)})"
-        )
-    return match.group(1), match.group(2)
 
 
 class ScriptedOptions(BaseModel):

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
+from agentrun.contracts.model_ref import split_model
 from agentrun.contracts.review import Decision, GateKind
 from agentrun.contracts.states import FailureCategory, RunState
 
@@ -44,6 +45,16 @@ class RecordedResult(BaseModel):
     retryable: bool = False
 
 
+class Grading(BaseModel):
+    """A judgement no field check can make ("the reply apologises and gives a date"): a model
+    (the evaluation's grader) scores the output from 0 to 1 against the rubric."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rubric: str = Field(min_length=1, max_length=4000)
+    min_score: float = Field(default=0.7, ge=0, le=1)
+
+
 class Expectation(BaseModel):
     """What a case's run must show; every part left out is not checked."""
 
@@ -64,6 +75,8 @@ class Expectation(BaseModel):
     review: GateKind | bool | None = None
     max_cost_usd: float | None = Field(default=None, ge=0)
     max_latency_s: float | None = Field(default=None, gt=0)
+    # Scored by the evaluation's grader model (``eval run --grader provider:model``).
+    graded: Grading | None = None
 
     @field_validator("state")
     @classmethod
@@ -181,6 +194,15 @@ class EvalRequest(BaseModel):
     concurrency: int = Field(default=4, ge=1, le=50)
     # The queue the runs go to (the Evaluation workflow's own, when None).
     task_queue: str | None = None
+    # provider:model that scores the cases with a rubric (``Expectation.graded``).
+    grader: str | None = Field(default=None, max_length=240)
+
+    @field_validator("grader")
+    @classmethod
+    def _provider_model(cls, value: str | None) -> str | None:
+        if value is not None:
+            split_model(value)
+        return value
 
 
 class TagFigures(BaseModel):
@@ -220,6 +242,7 @@ class CaseScoreInput(BaseModel):
     version: str
     case: EvalCase
     outcome: CaseOutcome
+    grader: str | None = None
 
 
 class EvalStart(BaseModel):

@@ -5,10 +5,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentrun.contracts.agents import MODEL_PATTERN, Budget
+from agentrun.contracts.agents import Budget
 from agentrun.contracts.evaluation import EvalBinding, Observation
 from agentrun.contracts.governance import GovernanceEvent
 from agentrun.contracts.model import TokenUsage
+from agentrun.contracts.model_ref import MODEL_PATTERN
 from agentrun.contracts.review import PendingReview, RejectedReview, ReviewRecord
 from agentrun.contracts.states import FailureCategory, RunState, Transition, time_in_states
 from agentrun.contracts.tools import ToolCallRecord

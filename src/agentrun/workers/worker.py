@@ -43,6 +43,7 @@ from agentrun.store.conversation import private_sessions
 from agentrun.store.db import make_engine, normalize_url, redacted, session_factory
 from agentrun.store.writer import BackgroundWriter
 from agentrun.workers.catalog import CatalogInterceptor
+from agentrun.workers.deployment import deployment_config
 from agentrun.workers.record_interceptor import RecordInterceptor
 from agentrun.workers.versions import publish_versions
 from agentrun.workflows.agent_run import AgentRunWorkflow
@@ -258,8 +259,15 @@ def build_worker(
     record = RecordActivities(recorder)
     retention = RetentionActivities(sessions)
     reconcile = ReconcileActivities(sessions)
-    evaluation = EvaluationActivities(registry, sessions)
+    evaluation = EvaluationActivities(registry, sessions, served.providers)
     rollout = RolloutActivities(registry, sessions)
+    deployment = deployment_config(settings)
+    if deployment is not None:
+        log.info(
+            "worker versioning: runs stay on the build they start on",
+            deployment=deployment.version.deployment_name,
+            build_id=deployment.version.build_id,
+        )
     return AgentRunWorker(
         client,
         writer=writer,
@@ -301,6 +309,7 @@ def build_worker(
         max_concurrent_activities=settings.max_concurrent_activities,
         max_cached_workflows=settings.max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=10),
+        deployment_config=deployment,  # None: unversioned
     )
 
 

@@ -114,6 +114,7 @@ class EvaluationWorkflow:
                 version=request.version,
                 case=case,
                 outcome=outcome,
+                grader=request.grader,
             ),
             CaseResult,
         )
