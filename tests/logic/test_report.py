@@ -9,14 +9,13 @@ from hypothesis import strategies as st
 
 from agentrun.contracts.report import ReportData, Thresholds, ToolOutcomeCount
 from agentrun.contracts.states import RunState, Transition
+from agentrun.logic.figures import percentile, percentiles
 from agentrun.logic.report import (
     DEFAULT_MAX_ERROR_RATE,
     DEFAULT_MAX_P95_S,
     build_report,
     evaluate_alerts,
     parse_since,
-    percentile,
-    percentiles,
     run_layer,
     state_times,
     tool_layers,

@@ -20,6 +20,7 @@ from agentrun.cli.common import CliError, JsonOpt, emit_json, guarded, out
 from agentrun.cli.render import duration, stamp, state_text
 from agentrun.cli.store import DatabaseUrlOpt, database_errors, store_url
 from agentrun.contracts.report import Percentiles, Report, Thresholds
+from agentrun.contracts.report_ops import OperationsLayer, RolloutOutcome, RolloutRecord
 from agentrun.logic.report import (
     DEFAULT_MAX_ERROR_RATE,
     DEFAULT_MAX_P95_S,
@@ -153,7 +154,7 @@ def _spread(p: Percentiles, scale: Callable[[float | None], str] = _secs) -> str
     return f"p50 {scale(p.p50)} · p95 {scale(p.p95)} · p99 {scale(p.p99)}"
 
 
-_TEXT_COLUMNS = frozenset({"tool", "errors", "state", "agent"})
+_TEXT_COLUMNS = frozenset({"tool", "errors", "state", "agent", "version", "routed"})
 
 
 def _table(title: str, *columns: str) -> Table:
@@ -252,8 +253,93 @@ def print_report(console: Console, report: Report) -> None:
             str(a.model_calls),
         )
     console.print(costs)
+    print_operations(console, report.operations)
 
     if not report.alerts:
         console.print(Text("no alerts", style="green"))
     for alert in report.alerts:
         console.print(Text.assemble(("ALERT ", "bold red"), alert.message))
+
+
+# ----------------------------------------------------------------- operations (SPEC §5)
+
+
+def _na(value: float | None) -> str:
+    """Operations rates: "n/a" when nothing was counted, never a 0 % nobody measured."""
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _tool_failures(calls: int, failures: int, rate: float | None, ok: bool | None) -> Text:
+    if rate is None:
+        return Text("n/a")
+    return Text(f"{failures}/{calls} {rate:.1%}", style="green" if ok else "red")
+
+
+def print_operations(console: Console, ops: OperationsLayer) -> None:
+    if ops.tool_failure_rate is None:
+        failures = "n/a (no tool calls)"
+    else:
+        above = "" if ops.tool_failure_within_target else ": above it"
+        failures = (
+            f"{ops.tool_failures} of {ops.tool_calls} attempts ({ops.tool_failure_rate:.1%})"
+            f", target < {ops.tool_failure_target:.0%}{above}"
+        )
+    console.print(f"operations tool-call failures {failures}", highlight=False)
+    versions = _table(
+        "per version (replaced: COMPLETED with no human escalation / finished; agreement: "
+        "sampled outputs approved as is)",
+        *("agent", "version", "runs", "error", "p95", "cost/run", "tool fail", "replaced"),
+        *("agreement", "routed"),
+    )
+    for v in ops.versions:
+        agreement = v.agreement
+        versions.add_row(
+            v.agent,
+            v.version or "-",
+            str(v.runs),
+            _na(v.error_rate),
+            "n/a" if v.latency_p95_s is None else _secs(v.latency_p95_s),
+            _usd(v.cost_per_run_usd),
+            _tool_failures(
+                v.tool_calls, v.tool_failures, v.tool_failure_rate, v.tool_failure_within_target
+            ),
+            _na(v.human_replacement_rate),
+            "n/a" if agreement.rate is None else f"{agreement.rate:.0%} of {agreement.answered}",
+            ", ".join(f"{kind} {n}" for kind, n in v.routing.items()) or "-",
+        )
+    console.print(versions)
+    if not ops.deployments:
+        console.print("rollouts  none ended in this window, none running", highlight=False)
+        return
+    deployments = _table(
+        "deployments (rollouts that ended in the window, and any running; MTTR: failing "
+        "stage's start to rollback)",
+        *("agent", "rollouts", "promoted", "rolled back", "running", "abandoned", "success"),
+        "MTTR",
+    )
+    for d in ops.deployments:
+        deployments.add_row(
+            d.agent,
+            str(d.rollouts),
+            str(d.promoted),
+            str(d.rolled_back),
+            str(d.in_progress),
+            str(d.abandoned),
+            _na(d.success_rate),
+            "n/a" if d.mean_time_to_recovery_s is None else _secs(d.mean_time_to_recovery_s),
+        )
+    console.print(deployments)
+    for record in ops.rollouts:
+        if record.outcome is RolloutOutcome.ROLLED_BACK:
+            console.print(_rollback_line(record), highlight=False)
+
+
+def _rollback_line(record: RolloutRecord) -> str:
+    recovered = record.time_to_recovery_s
+    after = "" if recovered is None else f", {_secs(recovered)} after its stage began"
+    shadow = " (shadow)" if record.shadow else ""
+    return (
+        f"rollback  {record.agent}@{record.candidate}{shadow} back to {record.stable} at "
+        f"{stamp(record.ended_at or record.last_event_at)} by {record.by}{after}: "
+        f"{record.reason or 'no reason given'}"
+    )

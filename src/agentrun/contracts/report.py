@@ -10,6 +10,12 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentrun.contracts.report_ops import (
+    GatedRun,
+    OperationsLayer,
+    RolloutEvent,
+    VersionTotals,
+)
 from agentrun.contracts.states import Transition
 
 # ----------------------------------------------------------------- from the store
@@ -57,6 +63,10 @@ class ReportData(BaseModel):
     review_latencies_ms: list[float] = Field(default_factory=list)
     transitions: list[list[Transition]] = Field(default_factory=list)
     agents: list[AgentTotals] = Field(default_factory=list)
+    # Operations figures (``agentrun.contracts.report_ops``).
+    versions: list[VersionTotals] = Field(default_factory=list)
+    gated_runs: list[GatedRun] = Field(default_factory=list)
+    rollout_events: list[RolloutEvent] = Field(default_factory=list)
 
 
 # ----------------------------------------------------------------- the report
@@ -176,5 +186,6 @@ class Report(BaseModel):
     reviews: ReviewLayer = Field(default_factory=ReviewLayer)
     states: list[StateTime] = Field(default_factory=list)
     usage: UsageLayer = Field(default_factory=UsageLayer)
+    operations: OperationsLayer = Field(default_factory=OperationsLayer)
     thresholds: Thresholds
     alerts: list[Alert] = Field(default_factory=list)

@@ -8,6 +8,10 @@ from typing import Any
 from agentrun.contracts.agents import ReviewMode, ReviewPolicy
 from agentrun.contracts.tools import ToolPolicy
 
+# How a run chosen for the quality sample says why it is reviewed; ``agentrun report`` finds the
+# sample by this prefix of the REVIEWING transition's reason, so keep the two together.
+QUALITY_SAMPLE = "quality sample"
+
 
 def call_fingerprint(tool: str, args: Mapping[str, Any]) -> str:
     return tool + ":" + json.dumps(args, sort_keys=True, separators=(",", ":"), default=str)
@@ -45,7 +49,7 @@ def review_reason(policy: ReviewPolicy, confidence: float, sample_draw: float) -
     if policy.mode is ReviewMode.LOW_CONFIDENCE and confidence < policy.confidence_threshold:
         return f"confidence {confidence:.2f} below {policy.confidence_threshold:.2f}"
     if sample_draw < policy.sample_rate:
-        return f"quality sample ({policy.sample_rate:.0%} of runs)"
+        return f"{QUALITY_SAMPLE} ({policy.sample_rate:.0%} of runs)"
     return None
 
 

@@ -5,7 +5,6 @@ Alert thresholds are those of docs/observability.md: error rate above 5 %, p95 r
 5 % through.
 """
 
-import math
 import re
 import statistics
 from collections import defaultdict
@@ -15,7 +14,6 @@ from datetime import datetime, timedelta
 from agentrun.contracts.report import (
     AgentUsage,
     Alert,
-    Percentiles,
     Report,
     ReportData,
     ReviewLayer,
@@ -26,11 +24,12 @@ from agentrun.contracts.report import (
     UsageLayer,
 )
 from agentrun.contracts.states import TERMINAL_STATES, RunState, Transition, time_in_states
+from agentrun.logic.figures import SUCCESS_STATUSES, percentile, percentiles, rate
+from agentrun.logic.report_ops import operations_layer
 
 DEFAULT_MAX_ERROR_RATE = 0.05
 DEFAULT_MAX_P95_S = 10.0
 TOP_TOOLS = 10
-SUCCESS_STATUSES = frozenset({"success", "partial"})
 
 _SINCE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -62,41 +61,6 @@ def window_start(now: datetime, since: timedelta) -> datetime:
         return now - since
     except OverflowError:
         raise ValueError("reaches before year 1") from None
-
-
-# ----------------------------------------------------------------- statistics
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0-100), interpolating linearly between the closest ranks.
-
-    numpy's default method (and ``statistics.quantiles(method="inclusive")``): the data are the
-    whole population, so p0 and p100 are the extremes and a single sample is every percentile.
-    """
-    if not values:
-        raise ValueError("no values")
-    if not 0 <= q <= 100:
-        raise ValueError(f"percentile {q} outside 0-100")
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def percentiles(values: Sequence[float]) -> Percentiles:
-    if not values:
-        return Percentiles()
-    return Percentiles(
-        samples=len(values),
-        p50=percentile(values, 50),
-        p95=percentile(values, 95),
-        p99=percentile(values, 99),
-    )
-
-
-def rate(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
 
 
 def _by_count(counts: dict[str, int]) -> dict[str, int]:
@@ -260,6 +224,7 @@ def build_report(
         reviews=review_layer(data, runs.finished),
         states=state_times(data.transitions),
         usage=usage_layer(data),
+        operations=operations_layer(data.versions, data.gated_runs, data.rollout_events, start),
         thresholds=thresholds,
         alerts=evaluate_alerts(runs, thresholds),
     )

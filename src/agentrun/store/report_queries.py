@@ -8,37 +8,24 @@ session (one transaction) so the layers describe the same snapshot.
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, case, func
+from sqlalchemy import func
 from sqlalchemy import select as select_wide  # sqlmodel's select types 4 columns at most
 from sqlmodel import Session, col, select
 
 from agentrun.contracts.report import AgentTotals, ReportData, ToolOutcomeCount
 from agentrun.contracts.states import TERMINAL_STATES, RunState, Transition
 from agentrun.store.models import ModelCallRow, ReviewRow, RunRow, ToolCallRow, TransitionRow
+from agentrun.store.report_ops import count_true, in_window, operations_data
 
 _TERMINAL = sorted(state.value for state in TERMINAL_STATES)
 UNKNOWN_CATEGORY = "unknown"
 
 
-def _in_window(start: datetime, agent: str | None) -> list[ColumnElement[bool]]:
-    """Conditions on ``runs`` selecting the report's runs; children join ``runs`` to use them."""
-    conditions = [col(RunRow.started_at) >= start]
-    if agent is not None:
-        conditions.append(col(RunRow.agent) == agent)
-    return conditions
-
-
-def _count_true(column: Any) -> Any:
-    # SUM over a CASE counts the same on both databases (PostgreSQL cannot SUM a boolean).
-    return func.coalesce(func.sum(case((column, 1), else_=0)), 0)
-
-
 def state_counts(session: Session, start: datetime, agent: str | None) -> dict[str, int]:
     stmt = (
         select(RunRow.state, func.count())
-        .where(*_in_window(start, agent))
+        .where(*in_window(start, agent))
         .group_by(col(RunRow.state))
     )
     return {state: int(n) for state, n in session.exec(stmt)}
@@ -49,7 +36,7 @@ def failure_counts(session: Session, start: datetime, agent: str | None) -> dict
     category = func.coalesce(col(RunRow.failure_category), UNKNOWN_CATEGORY)
     stmt = (
         select(category, func.count())
-        .where(*_in_window(start, agent), col(RunRow.state) == RunState.FAILED.value)
+        .where(*in_window(start, agent), col(RunRow.state) == RunState.FAILED.value)
         .group_by(category)
     )
     return {str(name): int(n) for name, n in session.exec(stmt)}
@@ -58,7 +45,7 @@ def failure_counts(session: Session, start: datetime, agent: str | None) -> dict
 def run_durations_s(session: Session, start: datetime, agent: str | None) -> list[float]:
     """started_at -> finished_at of every finished run."""
     stmt = select(RunRow.started_at, RunRow.finished_at).where(
-        *_in_window(start, agent),
+        *in_window(start, agent),
         col(RunRow.state).in_(_TERMINAL),
         col(RunRow.finished_at).is_not(None),
     )
@@ -75,7 +62,7 @@ def tool_outcomes(session: Session, start: datetime, agent: str | None) -> list[
     stmt = (
         select_wide(*keys, func.count())
         .join(RunRow, col(RunRow.run_id) == col(ToolCallRow.run_id))
-        .where(*_in_window(start, agent))
+        .where(*in_window(start, agent))
         .group_by(*keys)
     )
     return [
@@ -92,7 +79,7 @@ def tool_durations_ms(
     stmt = (
         select(ToolCallRow.tool, ToolCallRow.duration_ms)
         .join(RunRow, col(RunRow.run_id) == col(ToolCallRow.run_id))
-        .where(*_in_window(start, agent), col(ToolCallRow.duration_ms).is_not(None))
+        .where(*in_window(start, agent), col(ToolCallRow.duration_ms).is_not(None))
     )
     durations: dict[str, list[float]] = defaultdict(list)
     for tool, ms in session.exec(stmt):
@@ -106,18 +93,18 @@ def review_figures(
 ) -> tuple[int, int, int, list[float]]:
     """(reviews, reviews that overrode the agent, runs a human overrode, review latencies ms)."""
     joined = (
-        select(func.count(), _count_true(col(ReviewRow.human_override)))
+        select(func.count(), count_true(col(ReviewRow.human_override)))
         .join(RunRow, col(RunRow.run_id) == col(ReviewRow.run_id))
-        .where(*_in_window(start, agent))
+        .where(*in_window(start, agent))
     )
     reviews, overrides = session.exec(joined).one()
     overridden = session.exec(
-        select(func.count()).where(*_in_window(start, agent), col(RunRow.human_override))
+        select(func.count()).where(*in_window(start, agent), col(RunRow.human_override))
     ).one()
     latencies = session.exec(
         select(ReviewRow.latency_ms)
         .join(RunRow, col(RunRow.run_id) == col(ReviewRow.run_id))
-        .where(*_in_window(start, agent), col(ReviewRow.latency_ms).is_not(None))
+        .where(*in_window(start, agent), col(ReviewRow.latency_ms).is_not(None))
     )
     samples = [float(ms) for ms in latencies if ms is not None]
     return int(reviews), int(overrides), int(overridden), samples
@@ -129,7 +116,7 @@ def transitions_by_run(
     stmt = (
         select(TransitionRow.run_id, TransitionRow.source, TransitionRow.target, TransitionRow.at)
         .join(RunRow, col(RunRow.run_id) == col(TransitionRow.run_id))
-        .where(*_in_window(start, agent))
+        .where(*in_window(start, agent))
         .order_by(col(TransitionRow.run_id), col(TransitionRow.seq))
     )
     runs: dict[str, list[Transition]] = defaultdict(list)
@@ -149,7 +136,7 @@ def agent_totals(session: Session, start: datetime, agent: str | None) -> list[A
             func.coalesce(func.sum(col(RunRow.output_tokens)), 0),
             func.coalesce(func.sum(col(RunRow.cost_usd)), 0.0),
         )
-        .where(*_in_window(start, agent))
+        .where(*in_window(start, agent))
         .group_by(col(RunRow.agent))
     )
     model_stmt = (
@@ -161,7 +148,7 @@ def agent_totals(session: Session, start: datetime, agent: str | None) -> list[A
             func.coalesce(func.sum(col(ModelCallRow.cost_usd)), 0.0),
         )
         .join(RunRow, col(RunRow.run_id) == col(ModelCallRow.run_id))
-        .where(*_in_window(start, agent))
+        .where(*in_window(start, agent))
         .group_by(col(RunRow.agent))
     )
     models = {name: tuple(row) for name, *row in session.execute(model_stmt)}
@@ -187,6 +174,7 @@ def agent_totals(session: Session, start: datetime, agent: str | None) -> list[A
 def report_data(session: Session, start: datetime, agent: str | None = None) -> ReportData:
     """Everything for the runs started at or after ``start`` (and of ``agent``, if given)."""
     reviews, overrides, overridden, latencies = review_figures(session, start, agent)
+    versions, gated, rollouts = operations_data(session, start, agent)
     return ReportData(
         state_counts=state_counts(session, start, agent),
         failure_counts=failure_counts(session, start, agent),
@@ -199,4 +187,7 @@ def report_data(session: Session, start: datetime, agent: str | None = None) -> 
         review_latencies_ms=latencies,
         transitions=transitions_by_run(session, start, agent),
         agents=agent_totals(session, start, agent),
+        versions=versions,
+        gated_runs=gated,
+        rollout_events=rollouts,
     )
