@@ -19,6 +19,7 @@ from agentrun.contracts.names import TASK_QUEUE
 DEFAULT_AGENT_MODULES = ("agentrun.agents.refund",)
 DEPLOYMENT_NAME_SETTING = "AGENTRUN_DEPLOYMENT_NAME"
 BUILD_ID_SETTING = "AGENTRUN_BUILD_ID"
+HEALTH_BIND_SETTING = "AGENTRUN_HEALTH_BIND"
 
 
 def _check_deployment_name(value: str | None) -> str | None:
@@ -26,6 +27,27 @@ def _check_deployment_name(value: str | None) -> str | None:
     worker starts under a name holding either, but the server refuses to make its builds current."""
     if value is not None and ("." in value or ":" in value):
         raise ValueError(f"{value!r} must not contain '.' or ':'")
+    return value
+
+
+def host_port(value: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:8080`` for an IPv6 host) as the host and the port to listen on."""
+    host, colon, port = value.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        host = ""  # an IPv6 host without brackets: which colon ends it?
+    if not (colon and host and port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f"{value!r} is not host:port (e.g. 0.0.0.0:8080, [::]:8080)")
+    return host, int(port)
+
+
+def _check_health_bind(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            host_port(value)
+        except ValueError as err:
+            raise ValueError(f"{HEALTH_BIND_SETTING}: {err}") from None
     return value
 
 
@@ -87,6 +109,10 @@ class Settings(BaseSettings):
     otel_temporal_spans: bool = False
     # host:port of the worker's Prometheus /metrics endpoint (e.g. 127.0.0.1:9464); None: none.
     metrics_bind: str | None = None
+    # host:port of the worker's /healthz and /readyz (e.g. 0.0.0.0:8080), for container
+    # healthchecks and Kubernetes probes; None: none. A port of its own: the metrics port is the
+    # Temporal core's Prometheus exporter's, which serves /metrics and nothing else.
+    health_bind: Annotated[str | None, AfterValidator(_check_health_bind)] = None
     # The run record store (SQLAlchemy URL, e.g. postgresql://...); None: SQLite in data_dir.
     database_url: str | None = None
     # Activities' record rows are written behind, batched at most this long; a killed worker

@@ -11,12 +11,10 @@ from temporalio.exceptions import ApplicationError
 
 from agentrun.agents.registry import AgentRegistry, RegistryError
 from agentrun.contracts.names import ACTIVITY_ROLLOUT_ANALYZE, ACTIVITY_ROLLOUT_SPLIT, ErrorType
+from agentrun.contracts.policy import SECURITY_RULE_KINDS
 from agentrun.contracts.rollout import Analysis, AnalyzeInput, SplitChange
 from agentrun.logic.rollout import judge
 from agentrun.store.rollouts import window_figures, write_split
-
-# Rules whose holds count as security events: a rollout rolls back on any of them.
-SECURITY_RULE_KINDS = frozenset({"injection", "lethal_trifecta", "tool_allowlist"})
 
 
 class RolloutActivities:

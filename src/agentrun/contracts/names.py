@@ -100,9 +100,16 @@ class Metric:
     RUNS_STARTED: Final = "agentrun_runs_started_total"  # agent, version, tenant
     RUNS_FINISHED: Final = "agentrun_runs_finished_total"  # agent, version, state, category
     RUN_DURATION: Final = "agentrun_run_duration_seconds"  # agent, version, state
-    STATE_DURATION: Final = "agentrun_state_duration_seconds"  # agent, state
+    STATE_DURATION: Final = "agentrun_state_duration_seconds"  # agent, state (the state left)
+    # Entries into each state: minus STATE_DURATION's count (the exits), the runs in it now.
+    STATE_ENTERED: Final = "agentrun_state_entered_total"  # agent, state (the state entered)
     REVIEWS: Final = "agentrun_reviews_total"  # agent, kind, decision, automatic
     REVIEW_LATENCY: Final = "agentrun_review_latency_seconds"  # agent, kind
+    # Review deadlines that passed with no decision (an escalation, then perhaps its own).
+    REVIEW_DEADLINES_MISSED: Final = "agentrun_review_deadlines_missed_total"  # agent, kind
+    # A hold (deny, escalate) by an injection, lethal-trifecta or tool-allowlist rule, or a
+    # refused review decision: agent, version, kind (the rule's kind, or review_refused).
+    SECURITY_EVENTS: Final = "agentrun_security_events_total"
     HUMAN_OVERRIDES: Final = "agentrun_human_overrides_total"  # agent
     TOOL_CALLS: Final = "agentrun_tool_calls_total"  # tool, status, error_class, retryable
     TOOL_DURATION: Final = "agentrun_tool_duration_seconds"  # tool, status

@@ -352,6 +352,12 @@ class PolicyDocument(BaseModel):
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# Rules whose holds (deny, escalate) are security events: a rollout rolls back on any of them,
+# and they are counted apart from business rules (a refund cap) in metrics and alerts.
+SECURITY_RULE_KINDS = frozenset({"injection", "lethal_trifecta", "tool_allowlist"})
+REVIEW_REFUSED_EVENT = "review_refused"
+
+
 class PolicyDecision(BaseModel):
     """What the engine decided at one checkpoint, and which rule of which policy text decided it.
 

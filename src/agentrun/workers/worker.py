@@ -44,6 +44,7 @@ from agentrun.store.db import make_engine, normalize_url, redacted, session_fact
 from agentrun.store.writer import BackgroundWriter
 from agentrun.workers.catalog import CatalogInterceptor
 from agentrun.workers.deployment import deployment_config
+from agentrun.workers.health import WorkerStatus, serve_health
 from agentrun.workers.record_interceptor import RecordInterceptor
 from agentrun.workers.versions import publish_versions
 from agentrun.workflows.agent_run import AgentRunWorkflow
@@ -170,11 +171,27 @@ class AgentRunWorker(Worker):
         self._writer = writer
         self._mcp = mcp
         self._providers = tuple(providers)
+        self._stopping = False
+
+    @property
+    def status(self) -> WorkerStatus:
+        """What /readyz reports (``workers.health``): the SDK starts its pollers as soon as it
+        is running, and says nothing of a shutdown until it is complete."""
+        if self.is_shutdown:
+            return "stopped"
+        if self._stopping:
+            return "shutting down"
+        return "polling" if self.is_running else "starting"
+
+    async def shutdown(self) -> None:
+        self._stopping = True  # draining from now on: in-flight tasks finish, no new ones start
+        await super().shutdown()
 
     async def run(self) -> None:
         try:
             await super().run()
         finally:
+            self._stopping = True
             try:
                 await asyncio.to_thread(self._writer.close)
             finally:
@@ -334,10 +351,21 @@ def tune_gc(settings: Settings) -> None:
 async def run_worker(
     client: Client, settings: Settings, stop: asyncio.Event, *, migrate_store: bool = False
 ) -> None:
-    """Run until ``stop`` is set, then let in-flight activities finish (graceful shutdown)."""
-    worker = build_worker(client, settings, migrate_store=migrate_store)
-    tune_gc(settings)
-    async with worker:
-        if settings.store_enabled:  # repairs what a killed predecessor had not written
-            await request_startup_sweep(client, settings.task_queue)
-        await stop.wait()
+    """Run until ``stop`` is set, then let in-flight activities finish (graceful shutdown).
+
+    With ``health_bind``, /healthz and /readyz answer from before the worker is built (a port
+    already taken stops it first) until it has drained, reporting not ready meanwhile.
+    """
+    health = await serve_health(settings, client)
+    try:
+        worker = build_worker(client, settings, migrate_store=migrate_store)
+        tune_gc(settings)
+        if health is not None:
+            health.worker = worker
+        async with worker:
+            if settings.store_enabled:  # repairs what a killed predecessor had not written
+                await request_startup_sweep(client, settings.task_queue)
+            await stop.wait()
+    finally:
+        if health is not None:
+            await health.close()

@@ -19,7 +19,12 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.agents import RunPlan
     from agentrun.contracts.governance import GovernanceEvent
     from agentrun.contracts.identity import Role
-    from agentrun.contracts.policy import Checkpoint, PolicyDecision, Verdict
+    from agentrun.contracts.policy import (
+        SECURITY_RULE_KINDS,
+        Checkpoint,
+        PolicyDecision,
+        Verdict,
+    )
     from agentrun.contracts.runs import RunRequest
     from agentrun.contracts.states import FailureCategory
     from agentrun.contracts.tools import ToolPolicy
@@ -47,6 +52,14 @@ class Guardrails:
         self.private_data_seen = False
         self.untrusted_seen = False
         self.events: list[GovernanceEvent] = []
+        # The kind of each security rule's hold, in order (metrics count them).
+        self.security_holds: list[str] = []
+        self._security_kinds: dict[tuple[str | None, str | None], str] = {
+            (document.policy_id, rule.id): rule.kind
+            for document in plan.policies
+            for rule in document.rules
+            if rule.kind in SECURITY_RULE_KINDS
+        }
 
     def label_input(self, trust: InputTrust) -> None:
         """From PREPARING on, the input counts like a tool's output: private data a field brought
@@ -158,6 +171,9 @@ class Guardrails:
             reason or describe(decision),
             extra={"agent": self._agent, "tenant_id": self._tenant, "rule_id": decision.rule_id},
         )
+        kind = self._security_kinds.get((decision.policy_id, decision.rule_id))
+        if kind is not None and decision.verdict in _STOPS:
+            self.security_holds.append(kind)
         self.events.append(
             GovernanceEvent(
                 event_id=f"p{len(self.events) + 1}",

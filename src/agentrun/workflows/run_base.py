@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
         SIGNAL_REVIEW,
         UPDATE_SUBMIT_REVIEW,
     )
-    from agentrun.contracts.policy import PolicyDecision
+    from agentrun.contracts.policy import REVIEW_REFUSED_EVENT, PolicyDecision
     from agentrun.contracts.review import Decision, GateKind, ReviewAck, ReviewDecision
     from agentrun.contracts.rollout import ShadowCopy
     from agentrun.contracts.runs import Failure, RunRequest, RunResult, RunStatus
@@ -208,9 +208,14 @@ class AgentRunBase:
         version = self._spec.version if self._spec else self._request.version or "unresolved"
         self._metrics.transition(left, entered, version, self._request.tenant_id)
         self._metrics.reviews(self._desk.records)
+        self._metrics.security(self._security_events(), version)
         if entered.target.terminal:
             started = self._machine.transitions[0].at
             self._metrics.finished(started, entered, version, self._failure)
+
+    def _security_events(self) -> list[str]:
+        holds = self._guard.security_holds if self._guard else []
+        return [*holds, *(REVIEW_REFUSED_EVENT for _ in self._desk.rejected)]
 
     def _execution_time_left(self) -> timedelta:
         """The EXECUTING deadline counts time in EXECUTING only: reviews pause it."""
