@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agentrun.logic import injection_v1
-from agentrun.logic.evaluation.stats import wilson_interval
+from agentrun.logic.evaluation.interval import wilson_interval
 from agentrun.logic.injection import screen_injection, screened_text
 from bench._docs import PERFORMANCE, add_write_docs_flag, write_section
 from bench._measure import percentile

@@ -132,7 +132,7 @@ def compare(baseline: Side, candidate: Side) -> Comparison:
 
 
 def render(agent: str, dataset: Dataset, result: Comparison) -> list[str]:
-    from agentrun.logic.evaluation.stats import ALPHA  # noqa: PLC0415 -- see TYPE_CHECKING
+    from agentrun.logic.evaluation.interval import ALPHA  # noqa: PLC0415 -- see TYPE_CHECKING
 
     def origin(side: Side) -> str:
         how = "run now" if side.fresh else "stored baseline"

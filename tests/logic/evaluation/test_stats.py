@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from agentrun.logic.evaluation.interval import wilson_interval
 from agentrun.logic.evaluation.stats import (
     Verdict,
     compare_pass,
@@ -11,7 +12,6 @@ from agentrun.logic.evaluation.stats import (
     detectable_pass_difference,
     mcnemar_exact,
     overall,
-    wilson_interval,
 )
 
 

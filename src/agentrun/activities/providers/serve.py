@@ -19,11 +19,28 @@ from agentrun.agents.registry import AgentRegistry, unguarded_senders
 
 log = structlog.get_logger(__name__)
 
-# provider name -> "module:factory"; a factory takes the environment and returns a provider or
-# raises ProviderUnavailable. Imported only when asked: the SDKs are not needed offline.
-HOSTED: Mapping[str, str] = {
-    "openai": "agentrun.activities.providers.openai:from_environment",
-    "anthropic": "agentrun.activities.providers.anthropic:from_environment",
+@dataclass(frozen=True)
+class Hosted:
+    """``target``: "module:factory"; a factory takes the environment and returns a provider or
+    raises ProviderUnavailable. ``variables``: with none of them set, the provider is not
+    configured and its module (its SDK: ~1 s of a worker's start each) is never imported."""
+
+    target: str
+    variables: tuple[str, ...]
+    unset: str
+
+
+HOSTED: Mapping[str, Hosted] = {
+    "openai": Hosted(
+        "agentrun.activities.providers.openai:from_environment",
+        ("OPENAI_API_KEY", "OPENAI_BASE_URL"),
+        "openai: set OPENAI_API_KEY (or OPENAI_BASE_URL for a compatible server that needs no key)",
+    ),
+    "anthropic": Hosted(
+        "agentrun.activities.providers.anthropic:from_environment",
+        ("ANTHROPIC_API_KEY",),
+        "anthropic: ANTHROPIC_API_KEY is not set",
+    ),
 }
 
 
@@ -42,8 +59,11 @@ class ServedProviders:
 
 def serve_providers(environ: Mapping[str, str]) -> ServedProviders:
     served = ServedProviders(providers={ScriptedProvider.name: ScriptedProvider()})
-    for name, target in HOSTED.items():
-        module_name, _, factory_name = target.partition(":")
+    for name, hosted in HOSTED.items():
+        if not any(environ.get(variable, "").strip() for variable in hosted.variables):
+            served.unavailable[name] = hosted.unset
+            continue
+        module_name, _, factory_name = hosted.target.partition(":")
         try:
             factory: Callable[[Mapping[str, str]], ModelProvider] = getattr(
                 importlib.import_module(module_name), factory_name

@@ -20,7 +20,8 @@ from enum import StrEnum
 import numpy as np
 from scipy import stats
 
-ALPHA = 0.05
+from agentrun.logic.evaluation.interval import ALPHA
+
 LATENCY_MARGIN = 0.20
 COST_MARGIN = 0.30
 BOOTSTRAP_SEED = 20_261_206
@@ -162,16 +163,3 @@ def overall(passes: PassRateComparison, shifts: Sequence[ShiftComparison]) -> Ve
     if Verdict.WORSE in verdicts:
         return Verdict.WORSE
     return Verdict.BETTER if Verdict.BETTER in verdicts else Verdict.SAME
-
-
-def wilson_interval(passed: int, total: int, alpha: float = ALPHA) -> tuple[float, float]:
-    """The 95 % Wilson score interval of a pass rate (sound at 0 % and 100 %, unlike Wald)."""
-    if total == 0:
-        return 0.0, 1.0
-    z = float(stats.norm.ppf(1 - alpha / 2))
-    rate = passed / total
-    centre = (rate + z * z / (2 * total)) / (1 + z * z / total)
-    half = (
-        z * math.sqrt(rate * (1 - rate) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    )
-    return max(0.0, centre - half), min(1.0, centre + half)

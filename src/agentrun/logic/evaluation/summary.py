@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from agentrun.contracts.evaluation import CaseResult, CaseTag, EvalSummary, TagFigures
-from agentrun.logic.evaluation.stats import wilson_interval
+from agentrun.logic.evaluation.interval import wilson_interval
 
 
 def summarize(results: Sequence[CaseResult]) -> EvalSummary:
