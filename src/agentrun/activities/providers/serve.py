@@ -19,6 +19,7 @@ from agentrun.agents.registry import AgentRegistry, unguarded_senders
 
 log = structlog.get_logger(__name__)
 
+
 @dataclass(frozen=True)
 class Hosted:
     """``target``: "module:factory"; a factory takes the environment and returns a provider or
