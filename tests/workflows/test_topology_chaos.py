@@ -16,7 +16,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from agentrun.contracts import RunState
-from tests.support.topology import AMOUNT, ATTENDED, Figures, Plan, drill, topology
+from tests.support.topology import AMOUNT, ATTENDED, Plan, topology
+from tests.support.topology_drill import Figures, drill
 
 # CI's, kept short: 60 runs (12 wait for the approver) took 31-47 s on two cores, most of it the
 # workers' start-up (~7 s of CPU each) and, when the kill lost rows, the 15 s before the
