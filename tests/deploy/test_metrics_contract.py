@@ -15,9 +15,7 @@ result carries.
 import asyncio
 import json
 import re
-import uuid
-from collections.abc import AsyncIterator, Collection, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,16 +23,11 @@ from typing import Any
 import yaml
 from temporalio.testing import WorkflowEnvironment
 
-from agentrun.client import AgentRunClient, connect
+from agentrun.client import AgentRunClient
 from agentrun.contracts import Decision, ReviewDecision, RunRequest
 from agentrun.contracts.names import Metric
 from agentrun.contracts.states import RunState
-from agentrun.observability.telemetry import build_runtime
-from agentrun.settings import Settings
-from agentrun.workers.worker import build_worker
-from tests.conftest import TEST_AGENT_MODULES
-from tests.support.prometheus import Samples, free_port, scrape, total
-from tests.support.store import migrate_data_dir
+from tests.support.prometheus import Samples, metered_worker, scrape, total
 from tests.support.waiting import wait_for_review
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,30 +42,6 @@ GRAFANA_INTERVALS = {"$__rate_interval": "5m", "$__range": "6h", "$__interval": 
 
 
 # ----------------------------------------------------------------- a worker and known runs
-
-
-@dataclass
-class MeteredWorker:
-    runs: AgentRunClient
-    port: int
-
-
-@asynccontextmanager
-async def metered_worker(env: WorkflowEnvironment, data_dir: Path) -> AsyncIterator[MeteredWorker]:
-    """A worker with its own runtime, so its /metrics shows this test's runs only."""
-    port = free_port()
-    migrate_data_dir(data_dir)
-    settings = Settings(
-        data_dir=data_dir,
-        agent_modules=TEST_AGENT_MODULES,
-        task_queue=f"contract-{uuid.uuid4().hex[:8]}",
-        metrics_bind=f"127.0.0.1:{port}",
-    )
-    client = await connect(
-        env.client.service_client.config.target_host, runtime=build_runtime(settings)
-    )
-    async with build_worker(client, settings):
-        yield MeteredWorker(AgentRunClient(client, settings.task_queue), port)
 
 
 async def run_to_end(runs: AgentRunClient, agent: str, run_input: dict[str, Any]) -> RunState:
@@ -584,7 +553,7 @@ def test_the_contract_check_finds_a_renamed_metric_or_label() -> None:
 async def test_dashboard_and_rules_query_what_a_worker_exports(
     temporal_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    async with metered_worker(temporal_env, tmp_path) as worker:
+    async with metered_worker(temporal_env, tmp_path, "contract") as worker:
         assert await known_runs(worker.runs) == KNOWN_STATES
         samples = await scrape_when(worker.port, AWAITED)
 

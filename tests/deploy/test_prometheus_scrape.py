@@ -26,8 +26,8 @@ import yaml
 from temporalio.testing import WorkflowEnvironment
 
 from agentrun.contracts.states import RunState
-from tests.deploy.test_metrics_contract import metered_worker, run_to_end
-from tests.support.prometheus import free_port
+from tests.deploy.test_metrics_contract import run_to_end
+from tests.support.prometheus import free_port, metered_worker
 from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,51 +1,27 @@
 """Activity-side metrics on the worker's Prometheus endpoint, exact after three known runs."""
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from agentrun.client import AgentRunClient, connect
+from agentrun.client import AgentRunClient
 from agentrun.contracts import RunRequest
 from agentrun.contracts.names import Metric
 from agentrun.contracts.runs import RunStatus
 from agentrun.contracts.states import RunState
 from agentrun.observability.metrics import MODEL_COST_MICRO_USD
-from agentrun.observability.telemetry import HISTOGRAM_BUCKETS, build_runtime
-from agentrun.settings import Settings
-from agentrun.workers.worker import build_worker
-from tests.conftest import TEST_AGENT_MODULES
-from tests.support.prometheus import Samples, free_port, scrape, total
-from tests.support.store import migrate_data_dir
-
-
-@dataclass
-class Metered:
-    runs: AgentRunClient
-    port: int
-    task_queue: str
+from agentrun.observability.telemetry import HISTOGRAM_BUCKETS
+from tests.support.prometheus import MeteredWorker as Metered
+from tests.support.prometheus import Samples, metered_worker, scrape, total
 
 
 @pytest.fixture
 async def metered(temporal_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Metered]:
-    port = free_port()
-    migrate_data_dir(tmp_path)
-    settings = Settings(
-        data_dir=tmp_path,
-        agent_modules=TEST_AGENT_MODULES,
-        task_queue=f"metered-{uuid.uuid4().hex[:8]}",
-        metrics_bind=f"127.0.0.1:{port}",
-    )
-    # A runtime belongs to the clients and workers built on it: this worker's metrics only.
-    client = await connect(
-        temporal_env.client.service_client.config.target_host, runtime=build_runtime(settings)
-    )
-    async with build_worker(client, settings):
-        yield Metered(AgentRunClient(client, settings.task_queue), port, settings.task_queue)
+    async with metered_worker(temporal_env, tmp_path) as worker:
+        yield worker
 
 
 async def _run(runs: AgentRunClient, agent: str) -> RunStatus:

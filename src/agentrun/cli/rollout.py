@@ -41,11 +41,11 @@ from agentrun.contracts.names import (
 from agentrun.contracts.rollout import (
     Action,
     Command,
-    Phase,
     RolloutRequest,
     RolloutStatus,
     Strategy,
 )
+from agentrun.logic.rollout import share
 from agentrun.settings import Settings
 
 rollout_app = typer.Typer(
@@ -76,18 +76,10 @@ def _stages(text: str | None) -> tuple[float, ...] | None:
         ) from None
 
 
-_SHADOWING = (Phase.RUNNING, Phase.PAUSED, Phase.AWAITING_PROMOTION)
-
-
 def render(status: RolloutStatus) -> list[str]:
-    shadowing = status.strategy is Strategy.SHADOW and status.phase in _SHADOWING
-    share = (
-        f"{status.percent:g} % of runs copied to {status.candidate}"
-        if shadowing
-        else f"{status.candidate} at {status.percent:g} %"
-    )
+    shown = share(status.strategy, status.phase, status.percent, status.candidate)
     heading = (
-        f"{status.rollout_id}: {status.agent} {share} "
+        f"{status.rollout_id}: {status.agent} {shown} "
         f"(stable {status.stable}), {status.strategy}, {status.phase}"
     )
     lines = [heading]

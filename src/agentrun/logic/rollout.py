@@ -3,9 +3,11 @@
 import hashlib
 
 from agentrun.contracts.rollout import (
+    Phase,
     Routed,
     ShadowCopy,
     Split,
+    Strategy,
     Thresholds,
     Verdict,
     VersionFigures,
@@ -90,3 +92,14 @@ def _relative(
         else f"${candidate:.4f} vs ${stable:.4f}"
     )
     return [f"{name} +{increase:.0%} > +{limit:.0%} ({shown})"]
+
+
+_SHADOWING = (Phase.RUNNING, Phase.PAUSED, Phase.AWAITING_PROMOTION)
+
+
+def share(strategy: Strategy, phase: Phase, percent: float, candidate: str) -> str:
+    """The candidate's share as people read it (status, the UI's details): while a shadow
+    rollout runs, its share is of runs copied, not sent."""
+    if strategy is Strategy.SHADOW and phase in _SHADOWING:
+        return f"{percent:g} % of runs copied to {candidate}"
+    return f"{candidate} at {percent:g} %"

@@ -31,6 +31,12 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
+def known_revisions() -> frozenset[str]:
+    """Every revision this build ships: a store at another one was migrated by a newer build."""
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return frozenset(script.revision for script in scripts.walk_revisions())
+
+
 def upgrade(url: str, revision: str = "head") -> str | None:
     """Bring the schema to ``revision``; returns the revision the database is at afterwards."""
     command.upgrade(alembic_config(url), revision)

@@ -23,7 +23,6 @@ from typing import Literal, Protocol
 
 import structlog
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, NullPool, create_engine, text
 from sqlalchemy.exc import DBAPIError
 from temporalio.client import Client
@@ -117,9 +116,8 @@ class _Store:
         )
         self.name = redacted(url)
         self._engine: Engine = create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
-        scripts = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
-        self._head = scripts.get_current_head()
-        self._known = {script.revision for script in scripts.walk_revisions()}
+        self._head = migrate.head_revision()
+        self._known = migrate.known_revisions()
         self._schema = "unchecked"
         self._schema_at = float("-inf")
 

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         Strategy,
         Verdict,
     )
+    from agentrun.logic.rollout import share
 
 STEP_TIMEOUT = timedelta(minutes=1)
 STEP_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
@@ -270,9 +271,10 @@ class RolloutWorkflow:
     def _show(self) -> None:
         request = self._request
         last = self._analysis
+        shown = share(request.strategy, self._phase, self._percent, request.candidate)
         heading = (
-            f"**{request.agent}**: {request.candidate} at {self._percent:g} % "
-            f"(stable {request.stable}), {request.strategy}, {self._phase}"
+            f"**{request.agent}**: {shown} (stable {request.stable}), {request.strategy}, "
+            f"{self._phase}"
         )
         lines = [heading]
         if last is not None:

@@ -45,23 +45,25 @@ async def start_copy(request: RunRequest, run_id: str, shadow: ShadowCopy) -> No
         workflow.logger.info("shadow copy of %s already started", run_id)
 
 
-def is_trusted_copy(request: RunRequest, run_id: str) -> bool:
-    """A shadow copy its own parent run started: it needs no start grant of its own. Only the
-    server sets a workflow's parent, so a caller cannot pass a run off as one."""
-    parent = workflow.info().parent
-    binding = request.evaluation
-    return (
-        binding is not None
-        and binding.mode is RunMode.SHADOW
-        and parent is not None
-        and parent.workflow_id + SHADOW_RUN_SUFFIX == run_id
-    )
-
-
-def copy_reason(request: RunRequest) -> str | None:
-    """A shadow copy's version reason (None for any other run)."""
+def _copied_from(request: RunRequest) -> str | None:
+    """The run this one is a shadow copy of (its parent), or None."""
     binding = request.evaluation
     parent = workflow.info().parent
     if binding is None or binding.mode is not RunMode.SHADOW or parent is None:
         return None
-    return shadow_reason(binding.evaluation_id, parent.workflow_id)
+    return parent.workflow_id
+
+
+def is_trusted_copy(request: RunRequest, run_id: str) -> bool:
+    """A shadow copy its own parent run started: it needs no start grant of its own. Only the
+    server sets a workflow's parent, so a caller cannot pass a run off as one."""
+    parent = _copied_from(request)
+    return parent is not None and parent + SHADOW_RUN_SUFFIX == run_id
+
+
+def copy_reason(request: RunRequest) -> str | None:
+    """A shadow copy's version reason (None for any other run)."""
+    parent = _copied_from(request)
+    if parent is None or request.evaluation is None:
+        return None
+    return shadow_reason(request.evaluation.evaluation_id, parent)

@@ -46,7 +46,7 @@ from agentrun.activities.providers.base import (
     tool_call,
     tool_schemas,
 )
-from agentrun.activities.providers.serve import ProviderUnavailable
+from agentrun.activities.providers.serve import HOSTED, ProviderUnavailable
 from agentrun.contracts.model import Message, ModelDecision, TokenUsage, ToolCallRequest
 
 # Below the model activity's 2-minute start-to-close (workflows/options.py MODEL_TIMEOUT): a slow
@@ -113,7 +113,7 @@ def from_environment(environ: Mapping[str, str]) -> AnthropicProvider:
     """The provider as the SDK documents its configuration; without a key, the reason why not."""
     api_key = environ.get("ANTHROPIC_API_KEY", "").strip()
     if not api_key:
-        raise ProviderUnavailable("anthropic: ANTHROPIC_API_KEY is not set")
+        raise ProviderUnavailable(HOSTED["anthropic"].unset)
     base_url = environ.get("ANTHROPIC_BASE_URL", "").strip() or DEFAULT_BASE_URL
     if not base_url.startswith(("https://", "http://")):
         raise ProviderUnavailable(

@@ -56,7 +56,7 @@ from agentrun.activities.providers.base import (
     tool_call,
     tool_schemas,
 )
-from agentrun.activities.providers.serve import ProviderUnavailable
+from agentrun.activities.providers.serve import HOSTED, ProviderUnavailable
 from agentrun.contracts.model import Message, ModelDecision, TokenUsage, ToolCallRequest
 
 # Below the model activity's 2-minute start-to-close (workflows/options.py MODEL_TIMEOUT), with
@@ -90,10 +90,7 @@ def from_environment(
     key = environ.get("OPENAI_API_KEY", "").strip()
     base_url = environ.get("OPENAI_BASE_URL", "").strip()
     if not key and not base_url:
-        raise ProviderUnavailable(
-            "openai: set OPENAI_API_KEY (or OPENAI_BASE_URL for a compatible server that needs "
-            "no key)"
-        )
+        raise ProviderUnavailable(HOSTED["openai"].unset)
     if base_url:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
