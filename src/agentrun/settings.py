@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     # busy worker's runs to others, which replay them.
     sticky_queue_timeout_s: float = Field(default=1.5, gt=0)
     max_concurrent_activities: int = Field(default=100, ge=1)
+    # A run continues as new (a fresh history, the same run: docs/lifecycle.md) when Temporal
+    # suggests it (about 4,000 events or 4 MB by default); with this set, also once its history
+    # has this many events. Recorded in each run's PREPARING result, so a change reaches only
+    # runs that start afterwards.
+    continue_as_new_after_events: int | None = Field(default=None, ge=20)
     # Runs kept in worker memory between workflow tasks (least recently used first out); 0
     # replays every task from the start (used by tests to prove replay safety). A cache smaller
     # than the runs in flight costs about half the throughput: every task of an evicted run

@@ -466,7 +466,10 @@ def test_registering_an_agent_applies_the_registration_checks() -> None:
         ({"model": "gpt-4o"}, "agent a: model: Value error, 'gpt-4o' is not provider:model"),
         ({"name": "A"}, "agent A: name: String should match pattern"),
         ({"instructions": 3}, "agent a: instructions: Input should be a valid string"),
-        ({"script": [{"args": {}}]}, "agent a: script[0]: Value error, a script step is either"),
+        (
+            {"script": [{"args": {}}]},
+            "agent a: script[0]: Value error, a script step is one tool call",
+        ),
         ({"review": "sometimes"}, "agent a: review 'sometimes' is not one of always, never"),
         ({"input_model": dict}, "agent a: input_model: <class 'dict'> is not a pydantic model"),
     ],

@@ -129,8 +129,10 @@ def test_annotations_become_the_contract(
 
 def test_every_contract_field_can_be_overridden() -> None:
     overridable = set(McpToolOverride.model_fields) - {"retry_error_results"}
-    # The activity type follows the server's names: not the agent's to change.
-    assert overridable == set(ToolPolicy.model_fields) - {"activity"} | {"description"}
+    # The activity type follows the server's names: not the agent's to change; and an MCP tool
+    # is a tool, never an agent called as one.
+    agent_only = {"activity", "agent", "agent_version", "handoff"}
+    assert overridable == set(ToolPolicy.model_fields) - agent_only | {"description"}
 
 
 def test_overrides_replace_what_the_annotations_imply_and_only_that() -> None:

@@ -8,7 +8,7 @@ import pytest
 from bench._docs import PERFORMANCE, ROOT, add_write_docs_flag, markers, write_section
 
 # The benchmarks that publish a block, each from bench/<name>.py.
-BENCHMARKS = ("governance", "overhead", "record", "redaction", "steps")
+BENCHMARKS = ("governance", "long_run", "overhead", "record", "redaction", "steps")
 
 
 def test_a_marked_block_is_replaced_and_the_prose_around_it_kept(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Signed grants: every refusal has its own reason, and nothing but a real grant gets through."""
 
 import base64
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from agentrun.contracts.identity import Grant, Role
 from agentrun.contracts.review import Decision
-from agentrun.contracts.runs import RunRequest
+from agentrun.contracts.runs import ParentLink, RunRequest
 from agentrun.logic.grants import (
     CLOCK_SKEW_S,
     REVIEW_ROLES,
@@ -472,3 +473,30 @@ async def test_grants_are_checked_inside_the_workflow_sandbox(
     history = await handle.fetch_history()
     replayer = Replayer(workflows=[gate], data_converter=DATA_CONVERTER)
     await replayer.replay_workflow(history, raise_on_replay_failure=True)
+
+
+def test_fields_added_later_leave_a_requests_digest_as_it_was() -> None:
+    """A run in flight verifies its start grant again when it replays: a request without a
+    parent or carried state must digest exactly as before those fields existed."""
+    request = RunRequest(agent="refund", input={"order_id": "1001"}, tenant_id="acme")
+    before = {
+        "agent", "version", "input", "tenant_id", "user_id", "request_id", "budget", "model",
+        "grant", "evaluation",
+    }  # fmt: skip
+    assert set(request.model_dump(mode="json")) == before
+    # The digest as it was before teams and continue-as-new: over exactly these fields.
+    old_dump = {
+        "agent": "refund", "version": None, "input": {"order_id": "1001"},
+        "user_id": "anonymous", "request_id": None, "budget": None, "model": None,
+        "evaluation": None,
+    }  # fmt: skip
+    canonical = json.dumps(old_dump, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert start_digest(request) == hashlib.sha256(canonical.encode()).hexdigest()
+    linked = request.model_copy(
+        update={
+            "parent": ParentLink(
+                run_id="p", root_run_id="p", agent="lead", version="1", tool="ask_refund", depth=1
+            )
+        }
+    )
+    assert start_digest(linked) != start_digest(request)

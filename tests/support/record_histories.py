@@ -47,7 +47,8 @@ from agentrun.store.db import make_engine, session_factory
 from agentrun.store.models import RunRow
 from agentrun.workers.worker import build_worker
 from tests.conftest import FAST_DEV_SERVER, TEMPORAL_BIN, TEST_AGENT_MODULES
-from tests.support import failure_runs, trust_agents
+from tests.support import failure_runs, long_agents, team_agents, trust_agents
+from tests.support.continued import executions
 from tests.support.retention import seed
 from tests.support.store import migrate_data_dir
 from tests.support.waiting import (
@@ -78,6 +79,11 @@ ROUTED_RUN = "routed_run"
 SHADOW_ROLLOUT = "rollout-shadow-release"
 SHADOWED_RUN = "shadowed_run"
 SHADOW_COPY = f"{SHADOWED_RUN}{SHADOW_RUN_SUFFIX}"
+# A run that continued as new (issue 20), one file per execution: ``continued_run-1`` (its first
+# history, with PREPARING) and ``continued_run-2`` (resumed from what the first carried). The
+# run's own id is CONTINUED_RUN; nothing either execution does depends on it.
+CONTINUED_RUN = "continued_run"
+CONTINUED_AFTER_EVENTS = 250
 
 
 async def _scenarios(runs: AgentRunClient) -> dict[str, str]:
@@ -343,6 +349,85 @@ async def _shadow(client: Client, settings: Settings) -> dict[str, str]:
     return {SHADOW_ROLLOUT: SHADOW_ROLLOUT, SHADOWED_RUN: shadowed, SHADOW_COPY: SHADOW_COPY}
 
 
+async def _continued(client: Client, settings: Settings) -> dict[str, str]:
+    """A long run on a worker that continues runs as new past 250 events: a tool approval in
+    its first execution, its answer's review in its last; written here, execution by execution
+    (the loop in ``main`` writes a run's latest execution only)."""
+    queue = f"{settings.task_queue}-continued"
+    modules = (*settings.agent_modules, long_agents.__name__)
+    continuing = settings.model_copy(
+        update={
+            "task_queue": queue,
+            "agent_modules": modules,
+            "continue_as_new_after_events": CONTINUED_AFTER_EVENTS,
+        }
+    )
+    runs = AgentRunClient(client, task_queue=queue)
+    async with build_worker(client, continuing):
+        run_id = await runs.start(RunRequest(agent=long_agents.LONG_HAUL, request_id=CONTINUED_RUN))
+        await wait_for_review(runs, run_id, "tool_approval")
+        await runs.review(run_id, ReviewDecision(decision=Decision.APPROVE, reviewer="alice"))
+        await wait_for_review(runs, run_id, "final", timeout=60)
+        await runs.review(run_id, ReviewDecision(decision=Decision.APPROVE, reviewer="alice"))
+        await runs.result(run_id)
+    chain = await executions(client, run_id)
+    assert len(chain) >= 2, f"{run_id} did not continue as new"
+    for number, history in enumerate(chain, start=1):
+        (OUT / f"{CONTINUED_RUN}-{number}.json").write_text(history.to_json())
+        print(f"recorded {CONTINUED_RUN}-{number}: {len(history.events)} events")
+    return {}
+
+
+# Teams (issue 20): a pipeline and its two children, a fan-out, and a child that waits for a
+# review its parent shows. A child's id is "<parent>--<step>-<index>-<agent>".
+TEAM_PIPELINE = "team_pipeline"
+TEAM_PIPELINE_CHILDREN = (
+    f"{TEAM_PIPELINE}--1-0-ticket-classifier",
+    f"{TEAM_PIPELINE}--2-0-reply-writer",
+)
+TEAM_FANOUT = "team_fanout"
+TEAM_REVIEW = "team_review"
+TEAM_REVIEW_CHILD = f"{TEAM_REVIEW}--1-0-needs-approval"
+TEAM_NAMES = {TEAM_PIPELINE, *TEAM_PIPELINE_CHILDREN, TEAM_FANOUT, TEAM_REVIEW, TEAM_REVIEW_CHILD}
+
+
+async def _team(client: Client, settings: Settings) -> dict[str, str]:
+    queue = f"{settings.task_queue}-team"
+    modules = (
+        "agentrun.agents.teams.pipeline",
+        "agentrun.agents.teams.fanout",
+        team_agents.__name__,
+    )
+    runs = AgentRunClient(client, task_queue=queue)
+    served = settings.model_copy(update={"task_queue": queue, "agent_modules": modules})
+    async with build_worker(client, served):
+        await runs.start(
+            RunRequest(
+                agent="support-pipeline",
+                input={"message": "I was charged twice"},
+                request_id=TEAM_PIPELINE,
+            )
+        )
+        await runs.start(
+            RunRequest(
+                agent="trip-planner", input={"city": "Lisbon", "nights": 3}, request_id=TEAM_FANOUT
+            )
+        )
+        await runs.start(
+            RunRequest(agent="review-lead", input={"job": "invoice 7"}, request_id=TEAM_REVIEW)
+        )
+        await eventually(
+            lambda: runs.status(TEAM_REVIEW),
+            lambda s: bool(s.children) and s.children[0].pending_review is not None,
+        )
+        await runs.review(
+            TEAM_REVIEW_CHILD, ReviewDecision(decision=Decision.APPROVE, reviewer="alice")
+        )
+        for run_id in (TEAM_PIPELINE, TEAM_FANOUT, TEAM_REVIEW):
+            await runs.result(run_id)
+    return {name: name for name in TEAM_NAMES}
+
+
 # Each group of recordings, by the names it records: recording some names runs only theirs.
 FAILURE_PATHS = {
     *failure_runs.ON_A_WORKER,
@@ -359,6 +444,8 @@ GROUPS = (
     (_evaluation, {EVALUATION, EVALUATED_RUN}),
     (_rollout, {ROLLOUT, ROUTED_RUN}),
     (_shadow, {SHADOW_ROLLOUT, SHADOWED_RUN, SHADOW_COPY}),
+    (_continued, {CONTINUED_RUN}),
+    (_team, TEAM_NAMES),
 )
 
 

@@ -30,6 +30,25 @@ def test_histories_are_checked_in() -> None:
     assert len(HISTORIES) >= 8
 
 
+def test_a_run_continued_as_new_is_in_the_corpus() -> None:
+    """Both sides of a continue-as-new replay below: the execution that carried its state out,
+    and one that began from it (docs/lifecycle.md)."""
+    continued = [
+        path
+        for path in HISTORIES
+        if _load(path)
+        .events[0]
+        .workflow_execution_started_event_attributes.continued_execution_run_id
+    ]
+    assert continued, "no history of an execution that continued another"
+    ended = {
+        path.stem
+        for path in HISTORIES
+        if _load(path).events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
+    }
+    assert ended, "no history of an execution that continued as new"
+
+
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
     # The replayer picks the workflow by the type its history names.

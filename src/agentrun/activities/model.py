@@ -12,9 +12,10 @@ from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from agentrun.activities.compaction import Answered, Call, Compactor
 from agentrun.activities.conversation import ConversationGap, ConversationStore
 from agentrun.activities.errors import first_problem
-from agentrun.activities.providers.base import ModelProvider, ModelProviderError, ModelRequest
+from agentrun.activities.providers.base import ModelProvider, ModelProviderError, token_usage
 from agentrun.activities.record import RunRecorder
 from agentrun.agents.registry import (
     AgentDefinition,
@@ -69,6 +70,7 @@ class ModelActivities:
         self._prices = prices
         self._tracer = activity_tracer(tracer)
         self._metrics = PerWorker(ModelInstruments.create)
+        self._compactor = Compactor()
 
     async def _record(
         self,
@@ -149,9 +151,12 @@ class ModelActivities:
                 self._tracer, provider=provider.name, model=model, agent=spec.name
             ) as span:
                 messages = await self._conversation(call, started)
-                response = await provider.complete(
-                    ModelRequest(spec=spec, messages=messages, turn=call.turn, model=model)
+                # What is sent may leave old turns out (the agent's model.context); the stored
+                # conversation keeps them all.
+                answered = await self._compactor.complete(
+                    provider, Call(call.run_id, call.turn, spec, model, messages)
                 )
+                response = answered.response
                 record_chat_response(span, response.model, response.usage)
         except ModelProviderError as err:
             log.warning("model call failed", run_id=call.run_id, error=str(err))
@@ -161,12 +166,7 @@ class ModelActivities:
         )
         async with store_wait(started):
             await self._store.put(call.run_id, len(messages), [reply])
-        usage = response.usage
-        cost = self._prices.model_cost(
-            response.model, usage.input_tokens, usage.output_tokens, usage.cached_input_tokens
-        )
-        if cost is None:
-            log.warning("model has no price; cost counted as 0", model=response.model)
+        usage, cost = self._spent(answered)
         self._metrics.get().record(spec.name, response.model, usage, cost)
         await self._record(
             call, provider=provider_name, model=response.model, usage=usage, cost=cost,
@@ -175,11 +175,33 @@ class ModelActivities:
         _check_answer(definition, response.decision)
         return ModelCallResult(
             decision=checked_calls(definition, response.decision),
-            usage=response.usage,
+            usage=usage,
             model=response.model,
             conversation_length=len(messages) + 1,
             cost_usd=cost or 0.0,
+            compaction=answered.compaction,
         )
+
+    def _spent(self, answered: Answered) -> tuple[TokenUsage, float | None]:
+        """The call's usage and cost, its summary calls' (compaction) included: the run's
+        budget counts what was paid for, not only the answer."""
+        usage, cost = answered.response.usage, None
+        for extra in answered.summaries:
+            usage = token_usage(
+                usage.input_tokens + extra.usage.input_tokens,
+                usage.output_tokens + extra.usage.output_tokens,
+                usage.cached_input_tokens + extra.usage.cached_input_tokens,
+            )
+        for response in (answered.response, *answered.summaries):
+            used = response.usage
+            price = self._prices.model_cost(
+                response.model, used.input_tokens, used.output_tokens, used.cached_input_tokens
+            )
+            if price is None:
+                log.warning("model has no price; cost counted as 0", model=response.model)
+            else:
+                cost = (cost or 0.0) + price
+        return usage, cost
 
 
 def provider_failure(err: ModelProviderError, attempt: int) -> ApplicationError:

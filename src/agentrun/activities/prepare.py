@@ -28,8 +28,10 @@ from agentrun.activities.errors import first_problem
 from agentrun.activities.record import RunRecorder
 from agentrun.activities.routing import Router
 from agentrun.agents.registry import AgentRegistry, RegistryError
+from agentrun.contracts.agents import RunPlan
 from agentrun.contracts.model_ref import split_model
 from agentrun.contracts.names import ACTIVITY_PREPARE_RUN
+from agentrun.contracts.policy import ArgConstraintRule, PolicyDocument, ToolAllowlistRule
 from agentrun.contracts.prepare import GUARD_VERSION, InputProblem, PrepareInput, PrepareResult
 from agentrun.contracts.rollout import Routed
 from agentrun.contracts.runs import MAX_INPUT_BYTES
@@ -55,8 +57,10 @@ class PrepareActivities:
         providers: Collection[str] = ("scripted",),
         client: Client | None = None,
         router: Router | None = None,
+        continue_as_new_after_events: int | None = None,
     ) -> None:
         self._registry = registry
+        self._continue_after = continue_as_new_after_events
         self._recorder = recorder
         self._sessions = sessions
         self._grant_keys = grant_keys
@@ -91,6 +95,8 @@ class PrepareActivities:
             "record_in_worker": recording,
             "version_reason": routed.reason,
             "shadow": routed.shadow if result.plan is not None else None,
+            "continue_as_new": True,
+            "continue_as_new_after_events": self._continue_after,
         }
         if self._grant_keys is not None:
             update["grant_keys"] = self._grant_keys
@@ -183,6 +189,17 @@ class PrepareActivities:
             field, msg = first_problem(err, "input")
             return PrepareResult(problem=InputProblem(field=field, message=f"{field}: {msg}"))
         plan = definition.spec.plan()
+        if request.parent is not None:
+            try:
+                parent = self._registry.resolve(request.parent.agent, request.parent.version)
+            except RegistryError as err:
+                return PrepareResult(problem=InputProblem(field="parent", message=str(err)))
+            plan = plan.model_copy(
+                update={
+                    "policies": plan.policies
+                    + inherited(parent.spec.policies, parent.spec.name, plan)
+                }
+            )
         if request.model is not None:
             provider, model = split_model(request.model)
             plan = plan.model_copy(update={"provider": provider, "model": model})
@@ -201,6 +218,31 @@ class PrepareActivities:
             input_trust=label_input(validated),
             guard_version=GUARD_VERSION,
         )
+
+
+def inherited(
+    documents: tuple[PolicyDocument, ...], parent: str, plan: RunPlan
+) -> tuple[PolicyDocument, ...]:
+    """The parent's policies as they bind a child: each document that bound the parent, now
+    for the child, with every rule except those naming the parent's own tools (an allow-list of
+    them governs whether the parent may call the child at all; an argument constraint on a tool
+    the child lacks has nothing to constrain). A document the child has too is its own already."""
+    own = {document.policy_id for document in plan.policies}
+    tools = {tool.name for tool in plan.tools}
+    kept = []
+    for document in documents:
+        agents = document.applies_to.agents
+        if document.policy_id in own or (agents and parent not in agents):
+            continue
+        rules = tuple(
+            rule
+            for rule in document.rules
+            if not isinstance(rule, ToolAllowlistRule)
+            and not (isinstance(rule, ArgConstraintRule) and rule.tool not in tools)
+        )
+        scope = document.applies_to.model_copy(update={"agents": ()})
+        kept.append(document.model_copy(update={"rules": rules, "applies_to": scope}))
+    return tuple(kept)
 
 
 def _refusal(run_id: str, owner: str | None, state: str | None) -> str:

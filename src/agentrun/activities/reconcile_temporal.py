@@ -83,6 +83,8 @@ async def in_window(
     query = (
         f"WorkflowType = '{AGENT_RUN_WORKFLOW}' AND TaskQueue = {queue} AND StartTime < {until}"
         f" AND (StartTime >= {since} OR CloseTime >= {since})"
+        # An execution that continued as new is not the run's state: its latest one is.
+        " AND ExecutionStatus != 'ContinuedAsNew'"
     )
     runs: dict[str, Seen] = {}
     listed = 0

@@ -293,4 +293,5 @@ def build_tool_activities(
             tool, data_dir, prices=prices, tracer=tracer, recorder=recorder, faults=faults
         )
         for tool in registry.tools()
+        if tool.contract.agent is None  # an agent called as a tool is a child run, not an activity
     ]

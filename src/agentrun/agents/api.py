@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agentrun.agents.registry import AgentDefinition, ToolDefinition, ToolFn, define_tool
 from agentrun.agents.signatures import DeclarationError, Signature, caller, read_signature
+from agentrun.agents.team import agent_tool
 from agentrun.contracts.agents import (
     AgentSpec,
     Budget,
@@ -319,6 +320,35 @@ class Agent:
     @property
     def spec(self) -> AgentSpec:
         return self._definition.spec
+
+    def as_tool(
+        self,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        version: str | None = None,
+        requires_approval: bool = False,
+        approval_above: Mapping[str, float] | None = None,
+        risk: RiskLevel | RiskName = RiskLevel.LOW,
+    ) -> ToolDefinition:
+        """This agent as another's tool (``ask_<name>``): each call is a child run whose answer
+        is the tool's result (docs/teams.md). Register this agent before the agents calling it."""
+        return agent_tool(
+            self,
+            name=name,
+            description=description,
+            version=version,
+            requires_approval=requires_approval,
+            approval_above=approval_above,
+            risk=_choice(RiskLevel, risk, "risk", f"agent {self.spec.name}"),
+        )
+
+    def as_handoff(
+        self, *, name: str | None = None, description: str | None = None, version: str | None = None
+    ) -> ToolDefinition:
+        """This agent as a hand-off (``handoff_to_<name>``): the calling run's answer is the
+        answer of the child run it hands the task to."""
+        return agent_tool(self, name=name, description=description, version=version, handoff=True)
 
     def __repr__(self) -> str:
         return f"Agent({self.spec.ref}, model={self.spec.model.ref})"

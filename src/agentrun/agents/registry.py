@@ -165,6 +165,7 @@ class AgentRegistry:
             known = self._tools.get(tool.contract.name)
             if known is not None and known.fn is not tool.fn:
                 raise RegistryError(f"tool {tool.contract.name!r} is registered twice")
+        self._check_members(spec)
         versions = self._agents.setdefault(spec.name, {})
         if spec.version in versions:
             raise RegistryError(f"agent {spec.ref} is registered twice")
@@ -173,6 +174,20 @@ class AgentRegistry:
             self._tools[tool.contract.name] = tool
         if default or spec.name not in self._default_version:
             self._default_version[spec.name] = spec.version
+
+    def _check_members(self, spec: AgentSpec) -> None:
+        """Every agent it calls as a tool is registered already (children before parents), so
+        a run never starts a child no worker knows."""
+        for tool in spec.tools:
+            if tool.agent is None:
+                continue
+            try:
+                self.resolve(tool.agent, tool.agent_version)
+            except RegistryError as err:
+                raise RegistryError(
+                    f"agent {spec.ref}: tools: {tool.name}: {err}; register the agents it "
+                    "calls before it"
+                ) from None
 
     def add_mcp_tools(
         self, definition: AgentDefinition, tools: tuple[ToolDefinition, ...]
@@ -242,9 +257,10 @@ def completion_problems(spec: AgentSpec) -> list[str]:
     tools = {t.name for t in spec.tools}
     known = ", ".join(sorted(tools)) or "none"
     problems = [
-        f"model.scripted.script[{index}].tool: {step.tool!r} is not one of its tools ({known})"
+        f"model.scripted.script[{index}].tool: {name!r} is not one of its tools ({known})"
         for index, step in enumerate(spec.model.scripted.script)
-        if step.tool is not None and not is_template(step.tool) and step.tool not in tools
+        for name in step.tools()
+        if not is_template(name) and name not in tools
     ]
     problems += [
         f"{where}: tool {name!r} is not one of its tools ({known})"

@@ -34,6 +34,7 @@ from agentrun.cli import rollout as cli_rollout
 from agentrun.cli import runs as cli_runs
 from agentrun.cli import store as cli_store
 from agentrun.cli import versions as cli_versions
+from agentrun.cli import watch as cli_watch
 from agentrun.cli.common import (
     AddressOpt,
     CliError,
@@ -157,12 +158,22 @@ def run(
             "only the result.",
         ),
     ] = False,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Follow the run until it ends, as `agentrun watch` does: a line on stdout for "
+            "each state, tool call, review and change of tokens and cost (with --json: each new "
+            "status as one JSON object per line). Exits 1 when the run FAILED or was CANCELLED.",
+        ),
+    ] = False,
     api_key: cli_keys.ApiKeyOpt = None,
     address: AddressOpt = None,
     namespace: NamespaceOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Start a run and report its first settled state (with --wait: its result).
+    """Start a run and report its first settled state (with --wait: its result; with --watch:
+    everything it does until it ends).
 
     With --api-key (a runner's), the request carries a signed start grant: workers that require
     auth start no run without one.
@@ -170,6 +181,8 @@ def run(
     An unknown agent or invalid input fails the run in PREPARING; that is reported here as an
     error with a non-zero exit.
     """
+    if wait and watch:
+        raise CliError("--wait and --watch: choose one (--watch waits too)")
     settings = build_settings(address, namespace)
     fields: dict[str, Any] = {
         "agent": agent,
@@ -188,6 +201,9 @@ def run(
         raise CliError(validation_message(err, REQUEST_OPTIONS)) from None
     if api_key:
         request = cli_keys.sign_start(settings, api_key=api_key, request=request)
+    if watch:
+        asyncio.run(cli_watch.start_and_watch(settings, request, json_output))
+        return
     asyncio.run(cli_runs.start_run(settings, request, wait, json_output))
 
 
@@ -204,6 +220,9 @@ def status(
     require_run_id(run_id)
     settings = build_settings(address, namespace)
     asyncio.run(cli_runs.show_status(settings, run_id, json_output))
+
+
+app.command("watch")(cli_watch.watch)
 
 
 @app.command()

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import WorkflowHistory
+from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -31,6 +31,7 @@ from agentrun.cli.common import (
 )
 from agentrun.cli.evaluate import DatasetOpt, eval_app
 from agentrun.cli.retention import parse_duration
+from agentrun.client.histories import executions
 from agentrun.contracts.evaluation import EvalCase, RecordedResult
 from agentrun.contracts.names import AGENT_RUN_WORKFLOW, TOOL_ACTIVITY_PREFIX
 from agentrun.contracts.runs import RunRequest, RunResult
@@ -108,25 +109,30 @@ async def _ending(history: WorkflowHistory, converter: DataConverter) -> RunResu
     return None
 
 
-async def case_of(settings: Settings, run_id: str, known_tools: set[str]) -> EvalCase:
-    client = await open_client(settings)
+async def _histories(client: Client, run_id: str) -> list[WorkflowHistory]:
+    """All the run's histories: a long run continues as new, each execution with its calls."""
     try:
-        history = await client.temporal.get_workflow_handle(run_id).fetch_history()
+        return await executions(client, run_id)
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
             raise CliError(f"no run with id {run_id!r}") from None
         raise CliError(f"run {run_id}: {one_line(err.message)}") from None
-    first = history.events[0].workflow_execution_started_event_attributes
+
+
+async def case_of(settings: Settings, run_id: str, known_tools: set[str]) -> EvalCase:
+    client = await open_client(settings)
+    chain = await _histories(client.temporal, run_id)
+    first = chain[0].events[0].workflow_execution_started_event_attributes
     if first.workflow_type.name != AGENT_RUN_WORKFLOW:
         raise CliError(f"{run_id} is not an agent run ({first.workflow_type.name})")
     converter = client.temporal.data_converter
     request: RunRequest = await _decode(converter, first.input.payloads, RunRequest)
     if request.evaluation is not None:
         raise CliError(f"run {run_id} is itself an evaluation case ({request.evaluation.case_id})")
-    result = await _ending(history, converter)
+    result = await _ending(chain[-1], converter)
     if result is None:
         raise CliError(f"run {run_id} has not ended (or was cancelled or terminated): no case")
-    calls = await _tool_calls(history, converter)
+    calls = [call for history in chain for call in await _tool_calls(history, converter)]
     return case_from_run(run_id, request, calls, result, known_tools)
 
 

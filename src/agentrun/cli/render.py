@@ -96,10 +96,15 @@ def pending_review_line(run_id: str, pending: PendingReview, options: Sequence[s
     return line
 
 
-def status_view(status: RunStatus, now: datetime | None = None) -> Group:
-    """Everything an operator asks first: where the run is, how it got there, what it waits for."""
-    now = now or datetime.now(UTC)
-    header = Text.assemble(
+def team_lines(status: RunStatus) -> str:
+    """Where a run called as a tool sits in its team: who called it, and the run at the top."""
+    if status.parent_run_id is None:
+        return ""
+    return f"\nparent: {status.parent_run_id}\nroot: {status.root_run_id or '?'}"
+
+
+def _header(status: RunStatus) -> Text:
+    return Text.assemble(
         ("run ", "bold"),
         (status.run_id, "bold"),
         "  ",
@@ -107,8 +112,27 @@ def status_view(status: RunStatus, now: datetime | None = None) -> Group:
         f"\nagent {status.agent}@{status.version or '?'} · tenant {status.tenant_id}"
         f" · user {status.user_id} · step {status.step} · trace {status.trace_id}",
         f"\nversion: {status.version_reason}" if status.version_reason else "",
+        team_lines(status),
     )
-    parts: list[Panel | Table | Text] = [header]
+
+
+def _usage_text(status: RunStatus) -> Text:
+    """A parent's usage counts its children's (what its budget caps), so it says so."""
+    usage = status.usage
+    return Text(
+        f"usage: {usage.model_calls} model calls · {usage.tool_calls} tool calls · "
+        f"{usage.tokens.input_tokens} input / {usage.tokens.output_tokens} output tokens"
+        f" · ${usage.cost_usd:,.4f}"
+        + (" (with the runs it called)" if status.children else "")
+        + (f" · confidence {status.confidence:.2f}" if status.confidence is not None else "")
+        + (" · human override" if status.human_override else "")
+    )
+
+
+def status_view(status: RunStatus, now: datetime | None = None) -> Group:
+    """Everything an operator asks first: where the run is, how it got there, what it waits for."""
+    now = now or datetime.now(UTC)
+    parts: list[Panel | Table | Text] = [_header(status)]
 
     transitions = Table(title="transitions", title_justify="left", expand=False)
     for column in ("#", "from", "to", "at (UTC)", "time in state", "reason"):
@@ -133,7 +157,7 @@ def status_view(status: RunStatus, now: datetime | None = None) -> Group:
         )
     parts.append(transitions)
 
-    if status.tool_calls:
+    if status.tool_calls or status.tool_calls_earlier:
         tools = Table(title="tool calls", title_justify="left", expand=False)
         for column in ("step", "tool", "status", "attempts", "took", "note"):
             tools.add_column(column, overflow="fold")
@@ -162,6 +186,16 @@ def status_view(status: RunStatus, now: datetime | None = None) -> Group:
                 "; ".join(notes),
             )
         parts.append(tools)
+        if status.tool_calls_earlier:
+            # A run that continued as new carries only its latest calls; the record has all.
+            parts.append(
+                Text(
+                    f"the latest {len(status.tool_calls)} of "
+                    f"{status.tool_calls_earlier + len(status.tool_calls)}: the earlier "
+                    f"{status.tool_calls_earlier} are in the run record (tool_calls)",
+                    style="dim",
+                )
+            )
 
     if status.pending_review is not None:
         parts.append(pending_review_view(status.pending_review, now))
@@ -189,15 +223,7 @@ def status_view(status: RunStatus, now: datetime | None = None) -> Group:
             reviews.add_row(*cells)
         parts.append(reviews)
 
-    usage = status.usage
-    parts.append(
-        Text(
-            f"usage: {usage.model_calls} model calls · {usage.tool_calls} tool calls · "
-            f"{usage.tokens.input_tokens} input / {usage.tokens.output_tokens} output tokens"
-            + (f" · confidence {status.confidence:.2f}" if status.confidence is not None else "")
-            + (" · human override" if status.human_override else "")
-        )
-    )
+    parts.append(_usage_text(status))
     if status.output is not None:
         parts.append(Text(f"output: {_short_json(status.output, 400)}"))
     if status.failure is not None:

@@ -21,6 +21,7 @@ from agentrun.cli.render import duration, stamp, state_text
 from agentrun.cli.store import DatabaseUrlOpt, database_errors, store_url
 from agentrun.contracts.report import Percentiles, Report, Thresholds
 from agentrun.contracts.report_ops import OperationsLayer, RolloutOutcome, RolloutRecord
+from agentrun.contracts.report_teams import TOP_ROOTS, TeamLayer
 from agentrun.logic.report import (
     DEFAULT_MAX_ERROR_RATE,
     DEFAULT_MAX_P95_S,
@@ -154,7 +155,7 @@ def _spread(p: Percentiles, scale: Callable[[float | None], str] = _secs) -> str
     return f"p50 {scale(p.p50)} · p95 {scale(p.p95)} · p99 {scale(p.p99)}"
 
 
-_TEXT_COLUMNS = frozenset({"tool", "errors", "state", "agent", "version", "routed"})
+_TEXT_COLUMNS = frozenset({"tool", "errors", "state", "agent", "version", "routed", "root run"})
 
 
 def _table(title: str, *columns: str) -> Table:
@@ -253,12 +254,42 @@ def print_report(console: Console, report: Report) -> None:
             str(a.model_calls),
         )
     console.print(costs)
+    print_teams(console, report.teams)
     print_operations(console, report.operations)
 
     if not report.alerts:
         console.print(Text("no alerts", style="green"))
     for alert in report.alerts:
         console.print(Text.assemble(("ALERT ", "bold red"), alert.message))
+
+
+def print_teams(console: Console, teams: TeamLayer) -> None:
+    """Cost per root run: a team's spend once, where the per-agent table counts a parent's
+    children in the parent's cost and again under their own agents. Shown when some run called
+    an agent: otherwise every run is its own root, and the per-run figures say it all."""
+    if not teams.teams:
+        return
+    console.print(
+        f"per root  {teams.roots} root runs ({teams.teams} called agents; {teams.runs} runs in "
+        f"all) · {_usd(teams.cost_per_root_usd)} and {teams.tokens_per_root or 0:,.1f} tokens "
+        f"each · total {_usd(teams.cost_usd)}",
+        highlight=False,
+    )
+    table = _table(
+        f"teams (top {TOP_ROOTS} root runs by cost; a root's cost is its whole team's)",
+        *("root run", "agent", "state", "runs", "input tok", "output tok", "cost"),
+    )
+    for root in teams.top:
+        table.add_row(
+            root.run_id,
+            root.agent,
+            state_text(root.state),
+            str(root.runs),
+            f"{root.input_tokens:,}",
+            f"{root.output_tokens:,}",
+            _usd(root.cost_usd),
+        )
+    console.print(table)
 
 
 # ----------------------------------------------------------------- operations (SPEC §5)

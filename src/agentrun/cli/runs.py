@@ -20,6 +20,7 @@ from agentrun.cli.common import (
 )
 from agentrun.cli.progress import wait_showing_progress
 from agentrun.cli.render import pending_review_line, print_status, runs_table, state_text
+from agentrun.cli.team_status import team_tree, team_view
 from agentrun.client import AgentRunClient, AgentRunError
 from agentrun.contracts.review import ReviewAck, ReviewDecision
 from agentrun.contracts.runs import RunRequest, RunResult, RunStatus
@@ -111,8 +112,11 @@ async def show_status(settings: Settings, run_id: str, json_output: bool) -> Non
     current = await query_status(client, run_id, settings)
     if json_output:
         emit_json(current)
-    else:
-        print_status(out, current)
+        return
+    print_status(out, current)
+    if current.children:
+        members = await team_tree(client, current)
+        out.print(team_view(members, connection_options(settings)), highlight=False)
 
 
 async def list_runs(

@@ -29,6 +29,8 @@ IDEMPOTENT_FIELDS = {
     "model": "model",
 }
 MEMO_DIGEST = "request_digest"
+# The visibility status of an execution that continued as new (docs/lifecycle.md).
+CONTINUED = "'ContinuedAsNew'"
 MEMO_FIELDS = "request_fields"
 
 
@@ -93,7 +95,8 @@ def runs_query(
     *, states: Sequence[RunState] = (), agent: str | None = None, tenant_id: str | None = None
 ) -> str:
     """A visibility query over our search attributes; values are validated, never spliced raw."""
-    parts = [f"WorkflowType = {_quote(AGENT_RUN_WORKFLOW)}"]
+    # A run that continued as new is one run: only its latest execution is listed.
+    parts = [f"WorkflowType = {_quote(AGENT_RUN_WORKFLOW)}", f"ExecutionStatus != {CONTINUED}"]
     if states:
         parts.append(
             f"{SA_AGENT_STATE.name} IN ({', '.join(_quote(RunState(s).value) for s in states)})"

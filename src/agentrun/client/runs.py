@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from opentelemetry.trace import Tracer
@@ -37,6 +37,7 @@ from temporalio.exceptions import TemporalError, WorkflowAlreadyStartedError
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
+from agentrun.client import watch as watching
 from agentrun.client.errors import (
     AgentRunError,
     IdempotencyConflict,
@@ -64,7 +65,13 @@ from agentrun.contracts.names import (
     UPDATE_SUBMIT_REVIEW,
 )
 from agentrun.contracts.review import ReviewAck, ReviewDecision
-from agentrun.contracts.runs import RunRequest, RunResult, RunStatus, RunSummary
+from agentrun.contracts.runs import (
+    RUN_TASK_TIMEOUT,
+    RunRequest,
+    RunResult,
+    RunStatus,
+    RunSummary,
+)
 from agentrun.contracts.states import RunState
 from agentrun.converter import DATA_CONVERTER
 from agentrun.observability.tracing import invoke_agent_span
@@ -211,6 +218,7 @@ class AgentRunClient:
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            task_timeout=RUN_TASK_TIMEOUT,
             memo=request_memo(request),
             search_attributes=TypedSearchAttributes(
                 [
@@ -282,6 +290,28 @@ class AgentRunClient:
             raise self._rpc_error(run_id, err) from None
         except TemporalError as err:
             raise AgentRunError(f"run {run_id}: no result: {_one_line(err)}") from None
+
+    def watch(
+        self,
+        run_id: str,
+        *,
+        fastest_s: float = watching.FASTEST_POLL_S,
+        slowest_s: float = watching.SLOWEST_POLL_S,
+        query_timeout_s: float = watching.QUERY_TIMEOUT_S,
+        patience_s: float = watching.PATIENCE_S,
+    ) -> AsyncIterator[RunStatus]:
+        """``async for status in client.watch(run_id)``: the status now, then each change, the
+        last one terminal; polls the status query with backoff (``agentrun.client.watch``)."""
+        _check_run_id(run_id)
+        return watching.watch_run(
+            self,
+            run_id,
+            task_queue=self._task_queue,
+            fastest_s=fastest_s,
+            slowest_s=slowest_s,
+            query_timeout_s=query_timeout_s,
+            patience_s=patience_s,
+        )
 
     async def review(self, run_id: str, decision: ReviewDecision) -> ReviewAck:
         """Send a decision as a validated update; a refused decision raises AgentRunError, and

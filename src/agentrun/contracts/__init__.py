@@ -1,10 +1,14 @@
 """Pydantic models only: what crosses process and history boundaries. No I/O here."""
 
+# Resolves RunRequest.carried, whose model needs runs' own: before any contract is used.
+from agentrun.contracts import carry as _carry  # noqa: F401
 from agentrun.contracts.agents import (
     AgentRef,
     AgentSpec,
     Budget,
     BudgetAction,
+    CompactionStrategy,
+    ContextPolicy,
     EscalationAction,
     EscalationPolicy,
     ModelSettings,
@@ -58,6 +62,8 @@ __all__ = [
     "AgentSpec",
     "Budget",
     "BudgetAction",
+    "CompactionStrategy",
+    "ContextPolicy",
     "Decision",
     "EscalationAction",
     "EscalationPolicy",

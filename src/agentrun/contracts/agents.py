@@ -24,8 +24,18 @@ class AgentRef(BaseModel):
         return f"{self.name}@{self.version}"
 
 
+class ScriptCall(BaseModel):
+    """One of several tool calls a scripted step asks for at once (``ScriptStep.calls``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
 class ScriptStep(BaseModel):
-    """One decision of the scripted (offline, deterministic) model.
+    """One decision of the scripted (offline, deterministic) model: one tool call (``tool``),
+    several at once (``calls``, as real models ask for parallel tool calls), or the final answer.
 
     Values may hold ``{{input.x}}`` or ``{{tools.<tool>.<field>}}`` templates; a value that is a
     single template keeps the referenced value's type.
@@ -35,14 +45,25 @@ class ScriptStep(BaseModel):
 
     tool: str | None = None
     args: dict[str, Any] = Field(default_factory=dict)
+    # Left out of dumps when empty, so versions published before it keep their digest.
+    calls: tuple[ScriptCall, ...] = Field(default=(), exclude_if=lambda calls: not calls)
     final: dict[str, Any] | None = None
     confidence: float = Field(default=0.95, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _one_kind(self) -> "ScriptStep":
-        if (self.tool is None) == (self.final is None):
-            raise ValueError("a script step is either a tool call (tool) or a final answer (final)")
+        kinds = (self.tool is not None) + bool(self.calls) + (self.final is not None)
+        if kinds != 1:
+            raise ValueError(
+                "a script step is one tool call (tool), several (calls) or a final answer (final)"
+            )
         return self
+
+    def tools(self) -> tuple[str, ...]:
+        """The tool names this step calls, in order."""
+        if self.tool is not None:
+            return (self.tool,)
+        return tuple(call.tool for call in self.calls)
 
 
 class ScriptedOptions(BaseModel):
@@ -52,6 +73,36 @@ class ScriptedOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     script: tuple[ScriptStep, ...] = ()
+
+
+class CompactionStrategy(StrEnum):
+    """What a model call does when the conversation nears the model's context window."""
+
+    FAIL = "fail"  # send it all; the provider refuses it (context_overflow), as before
+    DROP_OLDEST = "drop_oldest"  # leave the oldest turns out, with a marker saying so
+    SUMMARIZE = "summarize"  # replace them with the model's own summary of them
+
+
+class ContextPolicy(BaseModel):
+    """How an agent's conversation is kept within its model's context window (docs/models.md,
+    "Long conversations"). The default, ``fail``, is the behaviour agents had before there was
+    a choice: a version that declares nothing keeps its digest and means what it meant."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    strategy: CompactionStrategy = CompactionStrategy.FAIL
+    # The model's context window in tokens; None: the window agentrun knows for the model
+    # (logic.compaction.KNOWN_WINDOWS), or, for a model it does not know, compaction only once
+    # the provider has refused a prompt as too long.
+    window_tokens: int | None = Field(default=None, ge=1)
+    # Compact when the estimated prompt exceeds this share of the window.
+    compact_at: float = Field(default=0.8, gt=0.0, le=1.0)
+    # The latest turns (a model reply with its tool results) are always sent, whatever it takes.
+    keep_last_turns: int = Field(default=4, ge=1)
+
+
+def _is_default_context(policy: ContextPolicy) -> bool:
+    return policy == ContextPolicy()
 
 
 class ModelSettings(BaseModel):
@@ -64,6 +115,9 @@ class ModelSettings(BaseModel):
     temperature: float = 0.0
     max_output_tokens: int = Field(default=1024, ge=1)
     scripted: ScriptedOptions = ScriptedOptions()
+    # Left out of dumps when it is the default, so versions published before it existed keep
+    # their snapshot and digest (logic.versions): the default changes nothing they do.
+    context: ContextPolicy = Field(default=ContextPolicy(), exclude_if=_is_default_context)
 
     @model_validator(mode="before")
     @classmethod

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentrun.contracts.agents import AgentRef
+from agentrun.contracts.agents import AgentRef, CompactionStrategy
 
 
 class ToolCallRequest(BaseModel):
@@ -77,6 +77,31 @@ class ModelCallInput(BaseModel):
     model: str | None = None
 
 
+class Compaction(BaseModel):
+    """A model call that left more of the conversation out than the call before it, to keep
+    within the model's context window (docs/models.md, "Long conversations"). The stored
+    conversation keeps every message; this says what was not sent, from this call on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    step: int
+    strategy: CompactionStrategy
+    # "threshold": the estimate passed the agent's compact_at share of the window;
+    # "context_overflow": the provider refused the prompt, and the call was made again, shorter.
+    reason: Literal["threshold", "context_overflow"] = "threshold"
+    # The oldest turns (a model reply with its answers) not sent, all compactions so far counted,
+    # replaced by one summary or marker message.
+    turns_left_out: int
+    messages_left_out: int
+    # Estimated prompt tokens (system prompt and tools included): all of the conversation, and
+    # what was sent instead.
+    tokens_before: int
+    tokens_after: int
+    window_tokens: int | None = None
+    # Provider calls made for summaries (their usage is in the call's usage and cost).
+    summary_calls: int = 0
+
+
 class ModelCallResult(BaseModel):
     decision: ModelDecision
     usage: TokenUsage
@@ -84,3 +109,6 @@ class ModelCallResult(BaseModel):
     # Length of the stored conversation after the assistant's reply was appended.
     conversation_length: int
     cost_usd: float = 0.0
+    # Set when this call compacted the conversation (an optional field: replays of histories
+    # recorded before it read None).
+    compaction: Compaction | None = None

@@ -33,6 +33,10 @@ UPDATE_ROLLOUT_COMMAND: Final = "rollout_command"
 
 UPDATE_SUBMIT_REVIEW: Final = "submit_review"
 SIGNAL_REVIEW: Final = "review"
+# A child run (an agent called as a tool) tells its parent how it is doing: state, spend, review.
+SIGNAL_CHILD_PROGRESS: Final = "child_progress"
+# A child run's id: "<parent run id>--<step>-<call index>-<agent>".
+CHILD_RUN_SEPARATOR: Final = "--"
 QUERY_STATUS: Final = "status"
 
 ACTIVITY_PREPARE_RUN: Final = "agentrun.prepare_run"

@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from agentrun.contracts.agents import RunPlan
 from agentrun.contracts.rollout import ShadowCopy
-from agentrun.contracts.runs import RunStatus
+from agentrun.contracts.runs import ParentLink, RunStatus
 from agentrun.contracts.states import FailureCategory
 from agentrun.contracts.trust import InputTrust
 
@@ -23,6 +23,9 @@ class PrepareInput(BaseModel):
     # The execution asking (its first run id): a run id runs once, so another execution of a
     # run id the store already holds is refused before it writes anything.
     execution_id: str | None = None
+    # The run that called this one as a tool (checked by the workflow): its policies bind this
+    # run too.
+    parent: ParentLink | None = None
 
 
 class InputProblem(BaseModel):
@@ -62,3 +65,8 @@ class PrepareResult(BaseModel):
     version_reason: str | None = None
     # A shadow rollout copies this run to its candidate (None: no copy).
     shadow: ShadowCopy | None = None
+    # Whether the run may continue as new when its history grows long (docs/lifecycle.md):
+    # recorded so runs that began before it replay without it. It does when Temporal suggests
+    # it, and past ``continue_as_new_after_events`` events too (the worker's setting).
+    continue_as_new: bool = False
+    continue_as_new_after_events: int | None = None

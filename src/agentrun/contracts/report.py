@@ -16,6 +16,7 @@ from agentrun.contracts.report_ops import (
     RolloutEvent,
     VersionTotals,
 )
+from agentrun.contracts.report_teams import TeamLayer, TeamTotals
 from agentrun.contracts.states import Transition
 
 # ----------------------------------------------------------------- from the store
@@ -67,6 +68,8 @@ class ReportData(BaseModel):
     versions: list[VersionTotals] = Field(default_factory=list)
     gated_runs: list[GatedRun] = Field(default_factory=list)
     rollout_events: list[RolloutEvent] = Field(default_factory=list)
+    # Cost per root run (``agentrun.contracts.report_teams``).
+    teams: TeamTotals = Field(default_factory=TeamTotals)
 
 
 # ----------------------------------------------------------------- the report
@@ -187,5 +190,6 @@ class Report(BaseModel):
     states: list[StateTime] = Field(default_factory=list)
     usage: UsageLayer = Field(default_factory=UsageLayer)
     operations: OperationsLayer = Field(default_factory=OperationsLayer)
+    teams: TeamLayer = Field(default_factory=TeamLayer)
     thresholds: Thresholds
     alerts: list[Alert] = Field(default_factory=list)

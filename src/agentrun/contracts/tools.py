@@ -76,11 +76,24 @@ class ToolPolicy(BaseModel):
     untrusted_output: bool = False
     private_data: bool = False
     exfiltration: bool = False
+    # An agent as a tool (docs/teams.md): a call starts a child run of this agent (its own run
+    # id, state, record and reviews) whose answer is the tool's result; with ``handoff`` the
+    # child's answer becomes the calling run's own.
+    # All three left out of dumps when unset: versions published before teams keep their digest.
+    agent: str | None = Field(
+        default=None, pattern=r"^[a-z][a-z0-9_-]{0,63}$", exclude_if=lambda v: v is None
+    )
+    agent_version: str | None = Field(
+        default=None, min_length=1, max_length=64, exclude_if=lambda v: v is None
+    )
+    handoff: bool = Field(default=False, exclude_if=lambda v: not v)
 
     @model_validator(mode="after")
     def _fallback_is_another_tool(self) -> "ToolPolicy":
         if self.fallback == self.name:
             raise ValueError(f"tool {self.name!r} cannot be its own fallback")
+        if self.agent is None and (self.handoff or self.agent_version is not None):
+            raise ValueError(f"tool {self.name!r}: handoff and agent_version need an agent")
         return self
 
 

@@ -23,6 +23,7 @@ from agentrun.contracts.report import (
     ToolLayer,
     UsageLayer,
 )
+from agentrun.contracts.report_teams import TeamLayer, TeamTotals
 from agentrun.contracts.states import TERMINAL_STATES, RunState, Transition, time_in_states
 from agentrun.logic.figures import SUCCESS_STATUSES, percentile, percentiles, rate
 from agentrun.logic.report_ops import operations_layer
@@ -174,6 +175,16 @@ def usage_layer(data: ReportData) -> UsageLayer:
     return usage
 
 
+def team_layer(totals: TeamTotals) -> TeamLayer:
+    """Cost per root run: each root row's usage is its team's (``contracts.report_teams``)."""
+    roots = totals.roots
+    return TeamLayer(
+        **totals.model_dump(),
+        cost_per_root_usd=totals.cost_usd / roots if roots else None,
+        tokens_per_root=(totals.input_tokens + totals.output_tokens) / roots if roots else None,
+    )
+
+
 # ----------------------------------------------------------------- alerts
 
 
@@ -225,6 +236,7 @@ def build_report(
         states=state_times(data.transitions),
         usage=usage_layer(data),
         operations=operations_layer(data.versions, data.gated_runs, data.rollout_events, start),
+        teams=team_layer(data.teams),
         thresholds=thresholds,
         alerts=evaluate_alerts(runs, thresholds),
     )

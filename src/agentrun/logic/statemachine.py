@@ -4,6 +4,7 @@ Illegal transitions raise :class:`IllegalTransition`, a programming error: insid
 fails the workflow task (so a fixed worker can resume the run) instead of recording a wrong state.
 """
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from agentrun.contracts.states import ALLOWED_TRANSITIONS, RunState, Transition, time_in_states
@@ -27,6 +28,16 @@ class RunStateMachine:
             Transition(source=None, target=RunState.INIT, at=started_at, reason="request received")
         ]
         self._review_required = False
+
+    @classmethod
+    def resumed(cls, transitions: Sequence[Transition], review_required: bool) -> "RunStateMachine":
+        """The machine of a run that continued as new: its transitions so far, unbroken."""
+        if not transitions:
+            raise IllegalTransition("a resumed run has at least its entry into INIT")
+        machine = cls(transitions[0].at)
+        machine._transitions = list(transitions)
+        machine._review_required = review_required
+        return machine
 
     @property
     def review_required(self) -> bool:

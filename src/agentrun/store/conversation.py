@@ -42,7 +42,8 @@ def private_sessions(path: Path) -> sessionmaker[Session]:
 @dataclass(slots=True)
 class MessagesWrite:
     """Messages of one run from index ``start`` (each its ``Message`` JSON), and whether to read
-    back the ones before ``start``: ``done`` gets their JSON (empty when not asked), or
+    back the ones before ``start`` (from ``load_from`` on: a caller that holds the rest asks only
+    for what it must check): ``done`` gets their JSON (empty when not asked), or
     :class:`ConversationGap` with nothing written when one of them is missing."""
 
     run_id: str
@@ -50,6 +51,7 @@ class MessagesWrite:
     messages: Sequence[str]
     load: bool
     done: Future[list[str]] = field(default_factory=Future)
+    load_from: int = 0
 
     @property
     def size(self) -> int:
@@ -75,19 +77,34 @@ def write_conversations(bulk: Bulk, writes: Sequence[MessagesWrite]) -> list[lis
             conflict=_KEY,
             update=("message",),
         )
-    wanted = sorted({w.run_id for w in writes if w.load and w.start > 0})
+    asked = [w for w in writes if w.load and w.start > w.load_from]
+    wanted = sorted({w.run_id for w in asked if w.load_from == 0})
     stored: dict[str, dict[int, str]] = {}
     if wanted:
         for run_id, idx, message in bulk.select_in(TABLE, (*_KEY, "message"), "run_id", wanted):
             stored.setdefault(run_id, {})[idx] = message
+    for w in asked:
+        if w.run_id not in wanted:
+            stored.setdefault(w.run_id, {}).update(_tail(bulk, w))
     return [_prefix(w, stored.get(w.run_id, {})) for w in writes]
 
 
+def _tail(bulk: Bulk, w: MessagesWrite) -> dict[int, str]:
+    """The run's messages from ``load_from`` up to ``start``: one indexed range read."""
+    mark = bulk.placeholder
+    sql = (
+        f"SELECT idx, message FROM {TABLE.name} "  # noqa: S608 -- the table model's names
+        f"WHERE run_id = {mark} AND idx >= {mark} AND idx < {mark}"
+    )
+    rows = bulk.fetch(sql, (w.run_id, w.load_from, w.start))
+    return {int(idx): str(message) for idx, message in rows}
+
+
 def _prefix(w: MessagesWrite, stored: dict[int, str]) -> list[str]:
-    if not w.load or w.start == 0:
+    if not w.load or w.start <= w.load_from:
         return []
-    if any(i not in stored for i in range(w.start)):
+    if any(i not in stored for i in range(w.load_from, w.start)):
         length = w.start + len(w.messages)
-        found = sum(1 for i in stored if i < length)
+        found = sum(1 for i in stored if i < length) + w.load_from
         raise ConversationGap(f"run {w.run_id}: expected {length} stored messages, found {found}")
-    return [stored[i] for i in range(w.start)]
+    return [stored[i] for i in range(w.load_from, w.start)]

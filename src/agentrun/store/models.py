@@ -80,9 +80,16 @@ class RunRow(SQLModel, table=True):
     started_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     human_override: bool = False
+    # Usage includes the spend of the runs this one called as tools (its status's figure).
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    # A team (docs/teams.md): the run that called this one as a tool, and the run at the top of
+    # its team (its own id for a top-level run). NULL for runs recorded before teams existed,
+    # which count as their own root. No foreign key: a child's first row may land before its
+    # parent's, and retention purges each run on its own clock.
+    parent_run_id: str | None = None
+    root_run_id: str | None = Field(default=None, index=True)
 
 
 class TransitionRow(SQLModel, table=True):

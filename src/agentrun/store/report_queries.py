@@ -17,6 +17,7 @@ from agentrun.contracts.report import AgentTotals, ReportData, ToolOutcomeCount
 from agentrun.contracts.states import TERMINAL_STATES, RunState, Transition
 from agentrun.store.models import ModelCallRow, ReviewRow, RunRow, ToolCallRow, TransitionRow
 from agentrun.store.report_ops import count_true, in_window, operations_data
+from agentrun.store.report_teams import team_totals
 
 _TERMINAL = sorted(state.value for state in TERMINAL_STATES)
 UNKNOWN_CATEGORY = "unknown"
@@ -190,4 +191,5 @@ def report_data(session: Session, start: datetime, agent: str | None = None) -> 
         versions=versions,
         gated_runs=gated,
         rollout_events=rollouts,
+        teams=team_totals(session, start, agent),
     )

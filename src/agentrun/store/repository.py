@@ -97,6 +97,8 @@ def run_row(
     input_tokens: int = 0,
     output_tokens: int = 0,
     cost_usd: float = 0.0,
+    parent_run_id: str | None = None,
+    root_run_id: str | None = None,
 ) -> RunRow:
     return RunRow(
         run_id=run_id,
@@ -117,6 +119,8 @@ def run_row(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         cost_usd=cost_usd,
+        parent_run_id=parent_run_id,
+        root_run_id=root_run_id,
     )
 
 

@@ -35,6 +35,8 @@ def status_rows(status: RunStatus) -> tuple[RunRow, list[RowItem]]:
         input_tokens=status.usage.tokens.input_tokens,
         output_tokens=status.usage.tokens.output_tokens,
         cost_usd=status.usage.cost_usd,
+        parent_run_id=status.parent_run_id,
+        root_run_id=status.root_run_id,
     )
     items = [
         repository.transition_item(

@@ -43,6 +43,7 @@ from agentrun.store.conversation import private_sessions
 from agentrun.store.db import make_engine, normalize_url, redacted, session_factory
 from agentrun.store.writer import BackgroundWriter
 from agentrun.workers.catalog import CatalogInterceptor
+from agentrun.workers.collector import CollectingRunner, collection_interval
 from agentrun.workers.deployment import deployment_config
 from agentrun.workers.health import WorkerStatus, serve_health
 from agentrun.workers.record_interceptor import RecordInterceptor
@@ -264,6 +265,7 @@ def build_worker(
         providers=tuple(served.providers),
         client=client,
         router=Router(sessions) if sessions is not None else None,
+        continue_as_new_after_events=settings.continue_as_new_after_events,
     )
     tracer = tracer_provider.get_tracer(TRACER_NAME) if tracer_provider else None
     # Lists every declared MCP server's tools, adding them to their agents: a server the worker
@@ -292,7 +294,11 @@ def build_worker(
         providers=served.providers.values(),
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
-        workflow_runner=WORKFLOW_RUNNER,
+        # Frees what evicted runs leave (workers.collector): without it each run parked in
+        # review kept ~50-80 KB of the worker's memory after its eviction.
+        workflow_runner=CollectingRunner(
+            WORKFLOW_RUNNER, collection_interval(settings.max_cached_workflows)
+        ),
         activities=[
             prepare.prepare_run,
             model.model_call,
@@ -339,6 +345,10 @@ def tune_gc(settings: Settings) -> None:
     modules, workflows and caches: 3-7 ms of CPU per run in ``bench.record``. Freezing what
     start-up built moves it out of every later collection, and a higher threshold collects less
     often. Process-wide, so only worker entrypoints call it, never ``build_worker``.
+
+    It also spaces full collections out (one per ~2 million allocations), and only they free
+    the runs the workflow cache evicts: ``build_worker``'s runner makes one every cache's worth
+    of new run instances instead (``workers.collector``).
     """
     if settings.gc_threshold == 0:
         return

@@ -10,7 +10,6 @@ its time, upserted as the ``AgentState`` search attribute and shown in the UI's 
 import asyncio
 import json
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -35,9 +34,9 @@ with workflow.unsafe.imports_passed_through():
         RunResult,
     )
     from agentrun.contracts.states import FailureCategory, RunState
-    from agentrun.logic.budget import Breach, effective_budget
-    from agentrun.logic.guards import LoopDetector, approval_reason, review_reason
-    from agentrun.logic.policy import PolicyError
+    from agentrun.contracts.tools import ToolPolicy
+    from agentrun.logic.budget import Breach
+    from agentrun.logic.guards import approval_reason, review_reason
     from agentrun.logic.redaction import redact_value
 
     # Workflow helpers without module state: shared rather than re-imported into every run's
@@ -45,11 +44,11 @@ with workflow.unsafe.imports_passed_through():
     # I/O through workflow.* APIs, and the replay test covers them like the rest.
     from agentrun.workflows import calls, shadow
     from agentrun.workflows.errors import RunFailure
-    from agentrun.workflows.guardrails import Guardrails, check_start_grant, describe
+    from agentrun.workflows.guardrails import Guardrails, describe
     from agentrun.workflows.options import MODEL_HEARTBEAT_TIMEOUT, MODEL_RETRY, MODEL_TIMEOUT
+    from agentrun.workflows.preparing import Preparing
     from agentrun.workflows.review import Verdict
-    from agentrun.workflows.run_base import AgentRunBase
-    from agentrun.workflows.tools import ToolRunner
+    from agentrun.workflows.team_steps import Delegated, TeamSteps
     from agentrun.workflows.trace import run_trace_id
 
 
@@ -61,7 +60,7 @@ MODEL_FAILURES = {
 
 
 @workflow.defn(name=AGENT_RUN_WORKFLOW, failure_exception_types=[ValidationError])
-class AgentRunWorkflow(AgentRunBase):
+class AgentRunWorkflow(TeamSteps, Preparing):
     @workflow.init
     def __init__(self, request: RunRequest) -> None:
         super().__init__(request)
@@ -72,12 +71,8 @@ class AgentRunWorkflow(AgentRunBase):
     async def run(self, request: RunRequest) -> RunResult:  # noqa: ARG002 -- kept in __init__
         self._trace_id = run_trace_id(fallback=self._trace_id)
         try:
-            self._enter(RunState.PREPARING, "run record initialised")
-            spec, run_input = await self._prepare()
-            if self._shadow is not None:
-                await shadow.start_copy(self._request, self._run_id, self._shadow)
-            self._enter(RunState.EXECUTING, f"agent {spec.ref} ready", version=spec.version)
-            await self._execute_and_review(spec, run_input)
+            spec, messages = await self._start_or_resume()
+            await self._execute_and_review(spec, messages)
         except RunFailure as failure:
             error = self._fail(failure.failure)
             await self._flush()
@@ -89,6 +84,19 @@ class AgentRunWorkflow(AgentRunBase):
         await self._flush()
         return self._result()
 
+    async def _start_or_resume(self) -> tuple[RunPlan, list[Message]]:
+        """PREPARING, then into EXECUTING with the input as the first message; or, for a run
+        that continued as new, where it was (``carry``). What the first model call sends."""
+        carried = self._request.carried
+        if carried is not None:
+            return self._resume(carried)
+        self._enter(RunState.PREPARING, "run record initialised")
+        spec, run_input = await self._prepare()
+        if self._shadow is not None:
+            await shadow.start_copy(self._request, self._run_id, self._shadow)
+        self._enter(RunState.EXECUTING, f"agent {spec.ref} ready", version=spec.version)
+        return spec, [Message(role="user", content=json.dumps(run_input, separators=(",", ":")))]
+
     async def _flush(self) -> None:
         """Flush the run record: only when the run waits for a person or ends, never per
         transition, and only on workers that keep a record. Runs that began with the record
@@ -98,68 +106,8 @@ class AgentRunWorkflow(AgentRunBase):
         elif self._record:
             await calls.record(self.status(), self._log_fields())
 
-    async def _prepare(self) -> tuple[RunPlan, dict[str, Any]]:
-        """PREPARING: resolve the version, validate the input, set guardrails and budgets."""
-        request = self._request
-        prepared = await calls.prepare(request, self.status())
-        self._record = prepared.record
-        self._record_in_worker = prepared.record_in_worker
-        if prepared.problem is not None or prepared.plan is None or prepared.input is None:
-            problem = prepared.problem
-            raise RunFailure(
-                (problem.category if problem else None) or FailureCategory.INVALID_INPUT,
-                problem.message if problem else "agent could not be prepared",
-                field=problem.field if problem else None,
-            )
-        spec = prepared.plan
-        self._spec = spec
-        self._version_reason = shadow.copy_reason(request) or prepared.version_reason
-        self._shadow = prepared.shadow
-        self._check_init_deadline(spec)
-        if prepared.grant_keys is not None and not shadow.is_trusted_copy(request, self._run_id):
-            check_start_grant(request, self._run_id, prepared.grant_keys)
-            self._desk.require_grants(prepared.grant_keys, self._run_id, request.tenant_id)
-        self._desk.bind_review_ids = prepared.guard_version >= 2
-        try:
-            self._guard = Guardrails(
-                spec, request.agent, request.tenant_id, legacy_screen=prepared.guard_version < 2
-            )
-        except PolicyError as err:  # documents that conflict: fail the run, not its task
-            raise RunFailure(FailureCategory.INTERNAL, f"policies: {err}") from None
-        run_input = prepared.input
-        if prepared.input_trust is not None:
-            self._guard.label_input(prepared.input_trust)
-        decision = self._guard.check_input(run_input, prepared.tenant_runs_in_window)
-        if decision.verdict is PolicyVerdict.DENY:
-            raise RunFailure(FailureCategory.POLICY_DENIED, describe(decision), field="input")
-        if decision.verdict is PolicyVerdict.ESCALATE:
-            self._input_escalation = decision
-        self._ledger.set_budget(effective_budget(spec.budget, request.budget, spec.max_steps))
-        self._loops = LoopDetector(threshold=spec.loop_threshold)
-        evaluation = request.evaluation
-        self._tools = ToolRunner(
-            spec,
-            self._context,
-            self._execution_time_left,
-            recorded=evaluation.tool_results if evaluation else None,
-        )
-        return spec, run_input
-
-    def _check_init_deadline(self, spec: RunPlan) -> None:
-        """A request no worker took up within INIT's deadline is stale: fail it rather than act
-        on it late (the agent's own deadline is known only now, from its plan)."""
-        initial, preparing = self._machine.transitions[:2]
-        waited = preparing.at - initial.at
-        if waited > spec.deadlines.init:
-            raise RunFailure(
-                FailureCategory.STATE_TIMEOUT,
-                f"INIT exceeded its deadline of {spec.deadlines.init}: no worker took the run "
-                f"up for {waited}",
-            )
-
-    async def _execute_and_review(self, spec: RunPlan, run_input: dict[str, Any]) -> None:
+    async def _execute_and_review(self, spec: RunPlan, messages: list[Message]) -> None:
         """EXECUTING, then REVIEWING if required; request_changes loops back with feedback."""
-        messages = [Message(role="user", content=json.dumps(run_input, separators=(",", ":")))]
         if self._input_escalation is not None:
             await self._police(spec, self._input_escalation)
         while True:
@@ -189,6 +137,7 @@ class AgentRunWorkflow(AgentRunBase):
     async def _execute(self, spec: RunPlan, messages: list[Message]) -> FinalAnswer:
         """The agent loop: model decides, tools run, results go back, until a final answer."""
         while True:
+            await self._continue_if_due(spec, messages)  # only here: nothing is pending
             await self._check_step_budget(spec)
             usage = self._ledger.usage
             await self._police(
@@ -204,10 +153,14 @@ class AgentRunWorkflow(AgentRunBase):
                 raise RunFailure(
                     FailureCategory.MODEL_ERROR, "model gave neither tool calls nor an answer"
                 )
-            messages = [
-                await self._call_tool(spec, index, call)
-                for index, call in enumerate(decision.tool_calls)
+            asked = decision.tool_calls
+            called = [
+                await self._call_tool(spec, index, call, ways=self._agents_from(spec, asked, index))
+                for index, call in enumerate(asked)
             ]
+            messages = [await self._settle(spec, item) for item in called]
+            if self._handed_over is not None:
+                return self._handed_over
 
     # ----------------------------------------------------------------- steps
 
@@ -258,6 +211,7 @@ class AgentRunWorkflow(AgentRunBase):
 
     async def _call_model(self, spec: RunPlan, messages: list[Message]) -> ModelCallResult:
         self._step += 1
+        self._running = f"model {spec.provider}:{spec.model}"
         self._show()
         try:
             result: ModelCallResult = await workflow.execute_activity(
@@ -287,11 +241,19 @@ class AgentRunWorkflow(AgentRunBase):
                 MODEL_FAILURES.get(kind, FailureCategory.MODEL_ERROR),
                 f"model call failed: {cause or err}",
             ) from None
+        finally:
+            self._running = None
         self._conversation_length = result.conversation_length
         self._ledger.model_call(result.usage, result.cost_usd)
+        if result.compaction is not None:  # old turns left out of what was sent: say so
+            self._compactions.append(result.compaction)
         return result
 
-    async def _call_tool(self, spec: RunPlan, index: int, call: ToolCallRequest) -> Message:
+    async def _call_tool(
+        self, spec: RunPlan, index: int, call: ToolCallRequest, *, ways: int = 1
+    ) -> Message | Delegated:
+        """Check the call (allowed, loops, policy, approval), then run it: a tool inline; an
+        agent as a child run beside this step's other calls, settled after them (``_settle``)."""
         contract = spec.tool(call.tool)
         if contract is None:
             allowed = ", ".join(t.name for t in spec.tools)
@@ -349,8 +311,24 @@ class AgentRunWorkflow(AgentRunBase):
             approved_by = record.reviewer
         self._last_tool = call.tool
         self._ledger.tool_call()
+        if contract.agent is not None:
+            return await self._delegate(spec, index, call, approved_by, ways)
         assert self._tools is not None  # noqa: S101 -- set in _prepare
-        message = await self._tools.call(self._step, index, call, approved_by)
+        self._running = f"tool {call.tool}"
+        try:
+            message = await self._tools.call(self._step, index, call, approved_by)
+        finally:
+            self._running = None
+        return await self._after_tool(spec, contract, message)
+
+    async def _settle(self, spec: RunPlan, item: Message | Delegated) -> Message:
+        if isinstance(item, Message):
+            return item
+        return await self._after_tool(spec, item.contract, await item.answer)
+
+    async def _after_tool(self, spec: RunPlan, contract: ToolPolicy, message: Message) -> Message:
+        """What the tool said, screened, and the spend it brought checked."""
+        assert self._tools is not None  # noqa: S101 -- set in _prepare
         screened = self._guarded().after_tool(contract, message.content)
         if screened.verdict is PolicyVerdict.REDACT:
             message = message.model_copy(update={"content": redact_value(message.content)})

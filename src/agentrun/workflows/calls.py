@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
         EXTERN_RECORD_RUN,
     )
     from agentrun.contracts.prepare import PrepareInput, PrepareResult
-    from agentrun.contracts.runs import RecordAck, RunRequest, RunStatus
+    from agentrun.contracts.runs import ParentLink, RecordAck, RunRequest, RunStatus
     from agentrun.contracts.states import FailureCategory
     from agentrun.workflows.errors import RunFailure
     from agentrun.workflows.options import (
@@ -28,8 +28,11 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
-async def prepare(request: RunRequest, status: RunStatus) -> PrepareResult:
-    """Resolve the agent version and validate the input; the run's record starts here too."""
+async def prepare(
+    request: RunRequest, status: RunStatus, parent: ParentLink | None = None
+) -> PrepareResult:
+    """Resolve the agent version and validate the input; the run's record starts here too.
+    ``parent``: the run that called this one as a tool, once the workflow has checked it."""
     try:
         prepared: PrepareResult = await workflow.execute_local_activity(
             ACTIVITY_PREPARE_RUN,
@@ -40,6 +43,7 @@ async def prepare(request: RunRequest, status: RunStatus) -> PrepareResult:
                 status=status,
                 model=request.model,
                 execution_id=workflow.info().first_execution_run_id,
+                parent=parent,
             ),
             result_type=PrepareResult,
             schedule_to_close_timeout=PREPARE_TIMEOUT,
@@ -97,11 +101,12 @@ def hand_over(status: RunStatus) -> None:
         submit(status)
 
 
-async def record(status: RunStatus, log_fields: dict[str, str]) -> None:
-    """Write the run, its transitions and reviews to the store. A failure is logged, not
-    raised: the history still holds everything, and the store catches up at the next flush."""
+async def record(status: RunStatus, log_fields: dict[str, str]) -> RecordAck | None:
+    """Write the run, its transitions and reviews to the store, and wait until it is committed.
+    A failure is logged, not raised (None): the history still holds everything, and the store
+    catches up at the next flush."""
     try:
-        await workflow.execute_local_activity(
+        ack: RecordAck = await workflow.execute_local_activity(
             ACTIVITY_RECORD_RUN,
             status,
             result_type=RecordAck,
@@ -111,6 +116,8 @@ async def record(status: RunStatus, log_fields: dict[str, str]) -> None:
         )
     except (ActivityError, ActivityTimeoutError) as err:
         workflow.logger.error("run record not written: %s", _cause(err), extra=log_fields)
+        return None
+    return ack
 
 
 def _cause(err: FailureError) -> BaseException:

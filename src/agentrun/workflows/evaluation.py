@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
         EVALUATION_WORKFLOW,
         QUERY_EVAL_PROGRESS,
     )
-    from agentrun.contracts.runs import RunRequest, RunResult
+    from agentrun.contracts.runs import RUN_TASK_TIMEOUT, RunRequest, RunResult
     from agentrun.contracts.states import FailureCategory, RunState
 
 T = TypeVar("T")
@@ -146,6 +146,7 @@ class EvaluationWorkflow:
                 id=run_id,
                 task_queue=request.task_queue or workflow.info().task_queue,
                 result_type=RunResult,
+                task_timeout=RUN_TASK_TIMEOUT,
                 static_summary=f"case {case.id}",
             )
         except ChildWorkflowError as err:

@@ -17,6 +17,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.agents import RunPlan
+    from agentrun.contracts.carry import KEEP_RECENT, CarriedGuard
     from agentrun.contracts.governance import GovernanceEvent
     from agentrun.contracts.identity import Role
     from agentrun.contracts.policy import (
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.tools import ToolPolicy
     from agentrun.contracts.trust import InputTrust
     from agentrun.logic.grants import GrantRefused, start_digest, verify_grant
+    from agentrun.logic.guards import call_key, pack_counts, unpack_counts
     from agentrun.logic.injection import screened_text
     from agentrun.logic.policy import PolicyEngine, RunFacts
     from agentrun.logic.redaction import find_entities, redact_value
@@ -52,6 +54,8 @@ class Guardrails:
         self.private_data_seen = False
         self.untrusted_seen = False
         self.events: list[GovernanceEvent] = []
+        # Events a run recorded before it continued as new (in its record; not carried).
+        self.events_earlier = 0
         # The kind of each security rule's hold, in order (metrics count them).
         self.security_holds: list[str] = []
         self._security_kinds: dict[tuple[str | None, str | None], str] = {
@@ -68,7 +72,7 @@ class Guardrails:
         self.untrusted_seen |= trust.untrusted
         self.events.append(
             GovernanceEvent(
-                event_id=f"p{len(self.events) + 1}",
+                event_id=self._next_event_id(),
                 kind="input_labels",
                 at=workflow.now(),
                 reason=trust.describe(),
@@ -95,7 +99,7 @@ class Guardrails:
     def before_tool(
         self, tool: ToolPolicy, args: Mapping[str, Any], step: int, tokens: int, cost_usd: float
     ) -> PolicyDecision:
-        key = f"{tool.name}:{_text(args)}"
+        key = call_key(tool.name, args)
         decision = self._decide(
             Checkpoint.BEFORE_TOOL,
             tool=tool,
@@ -132,7 +136,37 @@ class Guardrails:
             )
         return redacted
 
+    # -------------------------------------------------------------- continue-as-new
+
+    def carried(self, loop_counts: Counter[str]) -> CarriedGuard:
+        """The labels, the latest events (the rest are in the record: the run flushed it) and
+        the repeat counts, unless they are the loop detector's (``loop_counts``), as usual."""
+        kept = self.events[-KEEP_RECENT:]
+        return CarriedGuard(
+            legacy_screen=self._legacy_screen,
+            private_data_seen=self.private_data_seen,
+            untrusted_seen=self.untrusted_seen,
+            events=tuple(kept),
+            events_earlier=self.events_earlier + len(self.events) - len(kept),
+            security_holds=tuple(self.security_holds),
+            calls=None if self._calls == loop_counts else pack_counts(self._calls),
+        )
+
+    def resume(self, carried: CarriedGuard, loop_counts: Counter[str]) -> None:
+        self.private_data_seen = carried.private_data_seen
+        self.untrusted_seen = carried.untrusted_seen
+        self.events = list(carried.events)
+        self.events_earlier = carried.events_earlier
+        self.security_holds = list(carried.security_holds)
+        self._calls = (
+            Counter(loop_counts) if carried.calls is None else unpack_counts(carried.calls)
+        )
+
     # -------------------------------------------------------------- helpers
+
+    def _next_event_id(self) -> str:
+        """``p3``: the event's position in the run, across continue-as-new too."""
+        return f"p{self.events_earlier + len(self.events) + 1}"
 
     def _screened(self, value: Any) -> str:
         """What the screen reads: every string of the value (keys too) as the model will read
@@ -176,7 +210,7 @@ class Guardrails:
             self.security_holds.append(kind)
         self.events.append(
             GovernanceEvent(
-                event_id=f"p{len(self.events) + 1}",
+                event_id=self._next_event_id(),
                 kind="policy_decision",
                 at=workflow.now(),
                 reason=reason or decision.reason,

@@ -42,6 +42,10 @@ class RunMetrics:
         self._reviews_seen = 0
         self._security_seen = 0
 
+    def counted(self, reviews: int, security: int) -> None:
+        """What an earlier execution of the run counted already (it continued as new)."""
+        self._reviews_seen, self._security_seen = reviews, security
+
     def transition(self, left: Transition, entered: Transition, version: str, tenant: str) -> None:
         seconds = (entered.at - left.at).total_seconds()
         self._state_seconds.record(seconds, {"state": left.target.value})

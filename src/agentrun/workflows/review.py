@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic_core import PydanticSerializationError, to_json
 
     from agentrun.contracts.agents import EscalationAction, EscalationPolicy
+    from agentrun.contracts.carry import CarriedReviews
     from agentrun.contracts.identity import Grant, Role
     from agentrun.contracts.review import (
         MAX_EDIT_BYTES,
@@ -64,6 +65,29 @@ class ReviewDesk:
     def require_grants(self, public_keys: dict[str, str], run_id: str, tenant_id: str) -> None:
         """From now on a decision counts only with a grant signed by one of these keys."""
         self._keys, self._run_id, self._tenant_id = public_keys, run_id, tenant_id
+
+    def carried(self) -> CarriedReviews:
+        """What the desk knows, for the run's next execution (no review is pending then)."""
+        assert self.pending is None  # noqa: S101 -- runs continue only between steps
+        return CarriedReviews(
+            records=tuple(self.records),
+            rejected=tuple(self.rejected),
+            opened=self._opened,
+            bind_review_ids=self.bind_review_ids,
+            grant_keys=self._keys,
+            used_grants=tuple(sorted(self._used_grants)),
+        )
+
+    def resume(self, carried: CarriedReviews, run_id: str, tenant_id: str) -> None:
+        """Review ids go on from the carried count, and still bind to the run's first
+        execution (``first_execution_run_id`` stays the same across continue-as-new)."""
+        self.records = list(carried.records)
+        self.rejected = list(carried.rejected)
+        self._opened = carried.opened
+        self.bind_review_ids = carried.bind_review_ids
+        if carried.grant_keys is not None:
+            self.require_grants(carried.grant_keys, run_id, tenant_id)
+        self._used_grants = set(carried.used_grants)
 
     def refusal(self, decision: ReviewDecision | None) -> str | None:
         """Why this decision cannot be accepted now, or None. Deterministic: used by validators.

@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.agents import RunPlan, StateDeadlines
     from agentrun.contracts.evaluation import Observation, RunMode
+    from agentrun.contracts.model import Compaction
     from agentrun.contracts.names import (
         EXTERN_CHECK_EDIT,
         QUERY_STATUS,
@@ -24,13 +25,14 @@ with workflow.unsafe.imports_passed_through():
         SA_AGENT_STATE,
         SA_AGENT_VERSION,
         SA_TENANT_ID,
+        SIGNAL_CHILD_PROGRESS,
         SIGNAL_REVIEW,
         UPDATE_SUBMIT_REVIEW,
     )
     from agentrun.contracts.policy import REVIEW_REFUSED_EVENT, PolicyDecision
     from agentrun.contracts.review import Decision, GateKind, ReviewAck, ReviewDecision
     from agentrun.contracts.rollout import ShadowCopy
-    from agentrun.contracts.runs import Failure, RunRequest, RunResult, RunStatus
+    from agentrun.contracts.runs import ChildRun, Failure, RunRequest, RunResult, RunStatus
     from agentrun.contracts.states import FailureCategory, RunState, Transition
     from agentrun.contracts.tools import RequestContext
     from agentrun.logic.budget import RunLedger
@@ -40,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.workflows.guardrails import Guardrails
     from agentrun.workflows.metrics import RunMetrics
     from agentrun.workflows.review import ReviewDesk, parse_decision
+    from agentrun.workflows.team import Team, trusted_parent
     from agentrun.workflows.tools import ToolRunner
 
 
@@ -74,6 +77,14 @@ class AgentRunBase:
         self._input_escalation: PolicyDecision | None = None
         self._version_reason: str | None = None  # from PREPARING
         self._shadow: ShadowCopy | None = None  # likewise: a shadow rollout's copy to start
+        # The agents it called as tools, and the run that called it (if Temporal says so).
+        self._team = Team(self._run_id, trusted_parent(request))
+        if self._team.parent is not None and self._team.parent.trace_id is not None:
+            # Untraced (no OpenTelemetry context came with it), a team still shares one id.
+            self._trace_id = self._team.parent.trace_id
+        # What it is doing right now (a model or tool call), for watchers; not in the record.
+        self._running: str | None = None
+        self._compactions: list[Compaction] = []  # from the model calls' results
 
     # ----------------------------------------------------------------- review handlers
 
@@ -126,6 +137,14 @@ class AgentRunBase:
         assert decision is not None  # noqa: S101 -- refusal() refuses a missing decision
         self._desk.accept(decision)
 
+    @workflow.signal(name=SIGNAL_CHILD_PROGRESS)
+    def child_progress(self, report: ChildRun) -> None:
+        """A child's state, spend and review, charged and shown here as they happen. Reports
+        about runs this run did not start change nothing."""
+        if self._team.progress(report):
+            self._ledger.charge_child(report.run_id, report.usage)
+            self._show()
+
     @staticmethod
     def _next_state(decision: Decision, kind: GateKind) -> RunState:
         if decision is Decision.REJECT:
@@ -152,18 +171,47 @@ class AgentRunBase:
             transitions=self._machine.transitions,
             step=self._step,
             tool_calls=list(self._tools.records) if self._tools else [],
+            tool_calls_earlier=self._tools.earlier if self._tools else 0,
             pending_review=self._desk.pending,
             reviews=list(self._desk.records),
             rejected_reviews=list(self._desk.rejected),
             governance=list(self._guard.events) if self._guard else [],
+            governance_earlier=self._guard.events_earlier if self._guard else 0,
             private_data_seen=self._guard.private_data_seen if self._guard else False,
             untrusted_seen=self._guard.untrusted_seen if self._guard else False,
-            usage=self._ledger.usage,
+            usage=self._ledger.total(),
             budget=self._ledger.budget,
             output=self._output,
             confidence=self._confidence,
             human_override=self._override,
             failure=self._failure,
+            parent_run_id=self._team.parent.run_id if self._team.parent else None,
+            root_run_id=self._team.root_run_id,
+            children=list(self._team.children.values()),
+            compactions=list(self._compactions),
+            running=self._running,
+        )
+
+    def _as_child(self) -> ChildRun:
+        """This run as its parent sees it: a review it waits for may be a descendant's."""
+        parent = self._team.parent
+        own = self._desk.pending
+        waiting = None if own is not None else self._team.waiting()
+        return ChildRun(
+            run_id=self._run_id,
+            agent=self._request.agent,
+            tool=parent.tool if parent else "",
+            handoff=parent.handoff if parent else False,
+            version=self._spec.version if self._spec else None,
+            state=self._machine.state,
+            step=self._step,
+            usage=self._ledger.total(),
+            pending_review=own or (waiting.pending_review if waiting else None),
+            waiting_on=(waiting.waiting_on or waiting.run_id) if waiting else None,
+            failure=self._failure,
+            confidence=self._confidence,
+            private_data_seen=self._guard.private_data_seen if self._guard else False,
+            untrusted_seen=self._guard.untrusted_seen if self._guard else False,
         )
 
     # ----------------------------------------------------------------- bookkeeping
@@ -245,12 +293,15 @@ class AgentRunBase:
                 version=spec.version if spec else None,
                 step=self._step,
                 max_steps=(self._ledger.budget.max_steps or spec.max_steps) if spec else None,
-                usage=self._ledger.usage,
+                usage=self._ledger.total(),
                 last_tool=self._last_tool,
                 pending=self._desk.pending,
                 failure=self._failure,
+                children=list(self._team.children.values()),
             )
         )
+        if self._team.parent is not None:
+            self._team.post(self._as_child())
 
     def _fail(self, failure: Failure) -> ApplicationError:
         self._failure = failure
@@ -264,6 +315,7 @@ class AgentRunBase:
 
     def _cancel(self) -> None:
         self._failure = Failure(category=FailureCategory.CANCELLED, message="cancelled by caller")
+        self._desk.pending = None  # nobody can decide it any more
         if not self._machine.state.terminal:
             self._enter(RunState.CANCELLED, "cancelled by caller")
 
@@ -274,7 +326,8 @@ class AgentRunBase:
             output=self._output,
             failure=self._failure,
             human_override=self._override,
-            usage=self._ledger.usage,
+            usage=self._ledger.total(),
+            confidence=self._confidence,
             observed=self._observed() if self._request.evaluation else None,
         )
 

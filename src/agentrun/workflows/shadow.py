@@ -13,7 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.contracts.evaluation import EvalBinding, RunMode
     from agentrun.contracts.names import AGENT_RUN_WORKFLOW, SHADOW_RUN_SUFFIX
     from agentrun.contracts.rollout import ShadowCopy
-    from agentrun.contracts.runs import RunRequest
+    from agentrun.contracts.runs import RUN_TASK_TIMEOUT, RunRequest
     from agentrun.logic.rollout import shadow_reason
 
 SHADOW_CASE = "shadow"
@@ -39,6 +39,7 @@ async def start_copy(request: RunRequest, run_id: str, shadow: ShadowCopy) -> No
             copy,
             id=run_id + SHADOW_RUN_SUFFIX,
             parent_close_policy=ParentClosePolicy.ABANDON,
+            task_timeout=RUN_TASK_TIMEOUT,
             static_summary=f"shadow of {run_id}: {request.agent}@{shadow.version}",
         )
     except WorkflowAlreadyStartedError:
@@ -51,6 +52,8 @@ def _copied_from(request: RunRequest) -> str | None:
     parent = workflow.info().parent
     if binding is None or binding.mode is not RunMode.SHADOW or parent is None:
         return None
+    if workflow.info().workflow_id != parent.workflow_id + SHADOW_RUN_SUFFIX:
+        return None  # a run the copy called as a tool: shadow mode, but not the copy itself
     return parent.workflow_id
 
 

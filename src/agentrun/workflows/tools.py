@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
     from agentrun.contracts.agents import RunPlan
+    from agentrun.contracts.carry import KEEP_RECENT, CarriedCalls
     from agentrun.contracts.evaluation import RecordedResult
     from agentrun.contracts.model import Message, ToolCallRequest
     from agentrun.contracts.tools import (
@@ -87,14 +88,46 @@ class ToolRunner:
         self._context = context
         self._remaining = remaining
         self.records: list[ToolCallRecord] = []
+        # Calls before ``records``: a run that continued as new carries only its latest ones.
+        self.earlier = 0
+        self._called_earlier: tuple[str, ...] = ()
         self.cost_usd = 0.0
         # An evaluation replaying a production run: each tool's recorded results, in call order.
         self._recorded = dict(recorded or {})
+        # An evaluated run (its scorers read the tools it called, ``called``).
+        self._evaluated = recorded is not None
         self._replayed: dict[str, int] = {}
 
     def called(self) -> tuple[str, ...]:
         """The tools that were called, in order (calls whose arguments were refused left out)."""
-        return tuple(r.tool for r in self.records if r.error_class != REFUSED_ARGUMENTS)
+        return self._called_earlier + tuple(
+            r.tool for r in self.records if r.error_class != REFUSED_ARGUMENTS
+        )
+
+    def carried(self) -> CarriedCalls:
+        """The latest records (the run flushed every one to its record first), what the calls
+        cost, and for an evaluated run which tools it called before them (its scorers see all)."""
+        kept = self.records[-KEEP_RECENT:]
+        dropped = self.records[: len(self.records) - len(kept)]
+        called: tuple[str, ...] = ()
+        if self._evaluated:
+            called = self._called_earlier + tuple(
+                r.tool for r in dropped if r.error_class != REFUSED_ARGUMENTS
+            )
+        return CarriedCalls(
+            records=tuple(kept),
+            earlier=self.earlier + len(dropped),
+            cost_usd=self.cost_usd,
+            called_earlier=called,
+            replayed=dict(self._replayed),
+        )
+
+    def resume(self, carried: CarriedCalls) -> None:
+        self.records = list(carried.records)
+        self.earlier = carried.earlier
+        self._called_earlier = carried.called_earlier
+        self.cost_usd = carried.cost_usd
+        self._replayed = dict(carried.replayed)
 
     def _next_recorded(self, tool: str) -> RecordedResult | None:
         results = self._recorded.get(tool, ())
@@ -130,7 +163,32 @@ class ToolRunner:
             attempts=0,
             error=(REFUSED_ARGUMENTS, False, message),
         )
-        return self._answer(request, {"error": message})
+        return self.answer(request, {"error": message})
+
+    def record_child(
+        self,
+        step: int,
+        index: int,
+        request: ToolCallRequest,
+        approved_by: str | None,
+        *,
+        child_id: str,
+        started: datetime,
+        failure: tuple[str, str] | None,
+    ) -> None:
+        """An agent called as a tool, on the record like any call: its key is the child's run
+        id, a failure's error class its category."""
+        contract = self._spec.tool(request.tool)
+        assert contract is not None  # noqa: S101 -- the allow-list was checked by the caller
+        self._record(
+            _Call(request, step, index, approved_by),
+            contract,
+            key=child_id,
+            started=started,
+            status="error" if failure else "success",
+            attempts=1,
+            error=(failure[0], False, failure[1]) if failure else None,
+        )
 
     async def _invoke(self, contract: ToolPolicy, call: _Call) -> Message:
         context = self._context()
@@ -173,7 +231,7 @@ class ToolRunner:
                 error=(failure.error_class, failure.retryable, message),
             )
             if failure.category is None:
-                return self._answer(call.request, {"error": message})
+                return self.answer(call.request, {"error": message})
             if failure.fallback_eligible and contract.fallback and call.fallback_for is None:
                 fallback = self._spec.tool(contract.fallback)
                 if fallback is not None and self._remaining() > timedelta(0):
@@ -188,10 +246,10 @@ class ToolRunner:
             status=output.status,
             attempts=output.metadata.attempt,
         )
-        return self._answer(call.request, output.data)
+        return self.answer(call.request, output.data)
 
     @staticmethod
-    def _answer(request: ToolCallRequest, data: dict[str, object]) -> Message:
+    def answer(request: ToolCallRequest, data: dict[str, object]) -> Message:
         return Message(
             role="tool",
             name=request.tool,

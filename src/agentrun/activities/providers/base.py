@@ -25,6 +25,13 @@ class ModelRequest:
     turn: int
     # The model this run calls (a per-run override of the spec's); None: the spec's own.
     model: str | None = None
+    # The whole stored conversation when ``messages`` leaves some of it out (compaction, see
+    # logic.compaction). Only the scripted model reads it: its script plays on as if the model
+    # remembered every turn, as a real one does through the summary.
+    conversation: list[Message] | None = None
+    # A request for a summary of earlier turns (compaction), not for the run's next step: its
+    # spec has no tools and the summariser's instructions for a system prompt.
+    summarizing: bool = False
 
     @property
     def model_name(self) -> str:
@@ -79,7 +86,12 @@ async def close_providers(providers: Iterable[ModelProvider]) -> None:
 
 def estimate_tokens(text: str) -> int:
     """~4 characters per token, the usual rule of thumb for English text and JSON."""
-    return max(1, math.ceil(len(text) / 4))
+    return tokens_for_length(len(text))
+
+
+def tokens_for_length(chars: int) -> int:
+    """``estimate_tokens`` of a text this long."""
+    return max(1, math.ceil(chars / 4))
 
 
 def fixed_prompt_text(spec: AgentSpec) -> str:
