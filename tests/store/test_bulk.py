@@ -1,17 +1,21 @@
 """The record's driver-level statements: what they store reads back as SQLAlchemy wrote it."""
 
+import _sqlite3
+import ctypes
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from agentrun.contracts.states import RunState
-from agentrun.store import bulk
+from agentrun.store import bulk, migrate
 from agentrun.store import repository as repo
 from agentrun.store.audit import AuditKind, EventSpec, append_events, verify_chain
 from agentrun.store.bulk import Bulk
+from agentrun.store.db import make_engine, session_factory
 from agentrun.store.models import AuditEventRow, ToolCallRow, TransitionRow
 from agentrun.store.rows import table_of, write_rows
 from tests.store.test_repository import add_run
@@ -99,3 +103,37 @@ def test_audit_detail_is_stored_as_it_was_hashed(sessions: Callable[[], Session]
         assert row.detail == event["detail"]
         assert row.detail["a"]["at"] == "2025-03-01T12:00:00.123456+00:00"
         assert verify_chain(s).ok
+
+
+def sqlite_memory_in_use() -> int:
+    """Bytes SQLite's allocator holds in this process (``sqlite3_memory_used``)."""
+    used = ctypes.CDLL(_sqlite3.__file__).sqlite3_memory_used
+    used.restype = ctypes.c_int64
+    return int(used())
+
+
+def test_batches_of_every_size_leave_few_prepared_statements(tmp_path: Path) -> None:
+    """SQLite's driver keeps each connection's last 128 statements prepared, with the values
+    last bound to them: a statement per batch size held every size a writer ever sent (25 MB
+    for the sizes 1 to 200 below). At most ``CACHED_ROWS`` rows a statement keep it to a few."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url, pool_size=1, max_overflow=0)  # one connection: one driver cache
+    sessions = session_factory(engine)
+    try:
+        with sessions() as s, s.begin():
+            add_run(s, "run-a")
+        before = sqlite_memory_in_use()
+        seq = 0
+        for size in range(1, 201):
+            items = [
+                repo.transition_item(run_id="run-a", seq=seq + n, target=RunState.EXECUTING, at=T0)
+                for n in range(size)
+            ]
+            seq += size
+            with sessions() as s, s.begin():
+                assert write_rows(s, items) == [True] * size
+        grown = sqlite_memory_in_use() - before
+    finally:
+        engine.dispose()
+    assert grown < 12 * 1024 * 1024, f"{grown / 2**20:.1f} MB kept by SQLite"

@@ -10,6 +10,14 @@ written (UTC datetimes, SQLite's datetime text, JSON, booleans) and reads back t
 
 Statements run in the session's transaction: the caller's ``session.begin()`` (for SQLite a
 ``BEGIN IMMEDIATE``) is the transaction they commit or roll back with.
+
+No statement is built for more than ``CACHED_ROWS`` rows (or keys): a larger batch goes in
+several. SQLite's driver keeps the last 128 statements of each connection prepared, each with
+its compiled program and the values last bound to it (the rows themselves: audit details,
+conversation messages), and a statement per batch size meant one per size a busy writer ever
+sent: batches of every size from 1 to 200 rows left 25 MB prepared in one connection, 7 MB
+when split at 64 rows (``tests/store/test_bulk.py``; docs/performance.md, "Memory per parked
+run").
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -27,7 +35,7 @@ Processor = Callable[[Any], Any] | None
 # (65535), so a large batch is split into a few statements rather than refused.
 MAX_PARAMS = 30_000
 _PLACEHOLDER = {"sqlite": "?", "postgresql": "%s"}
-# Statements for up to this many rows are kept once built.
+# Rows (or keys) per statement at most; each statement text is kept once built.
 CACHED_ROWS = 64
 _processors: dict[tuple[str, str], dict[str, Processor]] = {}
 _statements: dict[tuple[str, object], str] = {}
@@ -119,8 +127,9 @@ class Bulk:
     ) -> list[tuple[Any, ...]]:
         """``SELECT columns FROM table WHERE key IN (values)``, in chunks."""
         rows: list[tuple[Any, ...]] = []
-        for start in range(0, len(values), MAX_PARAMS):
-            part = values[start : start + MAX_PARAMS]
+        per_statement = min(CACHED_ROWS, MAX_PARAMS)
+        for start in range(0, len(values), per_statement):
+            part = values[start : start + per_statement]
             spec = _Select(table.name, tuple(columns), key, len(part))
             rows.extend(self.fetch(self._sql(spec), part))
         return rows
@@ -145,7 +154,7 @@ class Bulk:
             return []
         columns = tuple(rows[0])
         process = self._row_processor(table, columns, raw)
-        per_statement = max(1, MAX_PARAMS // len(columns))
+        per_statement = max(1, min(CACHED_ROWS, MAX_PARAMS // len(columns)))
         out: list[tuple[Any, ...]] = []
         for start in range(0, len(rows), per_statement):
             part = rows[start : start + per_statement]
@@ -164,14 +173,12 @@ class Bulk:
         return out
 
     def _sql(self, spec: "_Select | _Insert") -> str:
-        """The statement's text, kept for small row counts (its length grows with its rows,
-        and a batch's size varies: keeping every size would hold megabytes)."""
+        """The statement's text, built once per shape (at most ``CACHED_ROWS`` rows)."""
         key = (self.dialect.name, spec)
         sql = _statements.get(key)
         if sql is None:
             sql = spec.render(self._quote, self._placeholder)
-            if spec.count <= CACHED_ROWS:
-                _statements[key] = sql
+            _statements[key] = sql
         return sql
 
     def _row_processor(
