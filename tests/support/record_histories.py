@@ -47,10 +47,11 @@ from agentrun.store.db import make_engine, session_factory
 from agentrun.store.models import RunRow
 from agentrun.workers.worker import build_worker
 from tests.conftest import FAST_DEV_SERVER, TEMPORAL_BIN, TEST_AGENT_MODULES
-from tests.support import failure_runs, long_agents, team_agents, trust_agents
+from tests.support import failure_runs, long_agents, trust_agents
 from tests.support.continued import executions
 from tests.support.retention import seed
 from tests.support.store import migrate_data_dir
+from tests.support.team_worker import TEAM_MODULES
 from tests.support.waiting import (
     eventually,
     wait_for_approval,
@@ -393,13 +394,8 @@ TEAM_NAMES = {TEAM_PIPELINE, *TEAM_PIPELINE_CHILDREN, TEAM_FANOUT, TEAM_REVIEW, 
 
 async def _team(client: Client, settings: Settings) -> dict[str, str]:
     queue = f"{settings.task_queue}-team"
-    modules = (
-        "agentrun.agents.teams.pipeline",
-        "agentrun.agents.teams.fanout",
-        team_agents.__name__,
-    )
     runs = AgentRunClient(client, task_queue=queue)
-    served = settings.model_copy(update={"task_queue": queue, "agent_modules": modules})
+    served = settings.model_copy(update={"task_queue": queue, "agent_modules": TEAM_MODULES})
     async with build_worker(client, served):
         await runs.start(
             RunRequest(

@@ -80,6 +80,19 @@ def fresh_url(backend: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def store_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A migrated database of the test's own, for a worker to record runs in."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'record.db'}"
+        migrate.upgrade(url)
+        yield url
+        return
+    with fresh_pg_url() as url:
+        migrate.upgrade(url)
+        yield url
+
+
+@pytest.fixture
 def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     """A migrated, empty database."""
     if backend == "sqlite":

@@ -1,7 +1,7 @@
 """A run's full record in the store, on SQLite and on PostgreSQL, after the same run."""
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -10,25 +10,12 @@ from temporalio.testing import WorkflowEnvironment
 from agentrun.client import AgentRunClient
 from agentrun.contracts import Decision, ReviewDecision, RunRequest, RunState
 from agentrun.settings import Settings
-from agentrun.store import migrate, repository
+from agentrun.store import repository
 from agentrun.store.audit import verify_chain
 from agentrun.store.db import make_engine, session_factory
 from agentrun.workers.worker import build_worker
 from tests.conftest import TEST_AGENT_MODULES
-from tests.support.store_fixtures import fresh_pg_url
 from tests.support.waiting import wait_for_review, wait_for_stored_state
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'record.db'}"
-        migrate.upgrade(url)
-        yield url
-        return
-    with fresh_pg_url() as url:
-        migrate.upgrade(url)
-        yield url
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,25 +18,12 @@ from temporalio.testing import WorkflowEnvironment
 from agentrun.client import AgentRunClient
 from agentrun.contracts import RunRequest, RunState
 from agentrun.contracts.runs import RunStatus
-from agentrun.store import migrate, repository
+from agentrun.store import repository
 from agentrun.store.db import make_engine, session_factory
-from tests.support.store_fixtures import fresh_pg_url
 from tests.support.team_worker import team_worker
 from tests.support.waiting import wait_for_stored_state
 
 TICKET = {"message": "I was charged twice this month"}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'record.db'}"
-        migrate.upgrade(url)
-        yield url
-        return
-    with fresh_pg_url() as url:
-        migrate.upgrade(url)
-        yield url
 
 
 @dataclass

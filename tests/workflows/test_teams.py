@@ -3,7 +3,6 @@ budget, a child's review shows on its parent, cancelling a parent cancels its ch
 whole team is one trace."""
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,18 +19,10 @@ from agentrun.contracts import Decision, ReviewDecision, RunRequest
 from agentrun.contracts.runs import ParentLink, RunStatus
 from agentrun.contracts.states import FailureCategory, RunState
 from agentrun.observability.telemetry import tracing_interceptors
-from agentrun.settings import Settings
-from agentrun.workers.worker import build_worker
 from tests.support import team_agents
 from tests.support.store import migrate_data_dir
+from tests.support.team_worker import team_worker
 from tests.support.waiting import eventually, wait_for_state
-
-TEAM_MODULES = (
-    "agentrun.agents.teams.pipeline",
-    "agentrun.agents.teams.fanout",
-    "agentrun.agents.teams.supervisor",
-    "tests.support.team_agents",
-)
 
 
 @dataclass
@@ -50,11 +41,8 @@ async def team(temporal_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterat
         interceptors=tracing_interceptors(provider),
     )
     migrate_data_dir(tmp_path)
-    settings = Settings(
-        data_dir=tmp_path, agent_modules=TEAM_MODULES, task_queue=f"teams-{uuid.uuid4().hex[:8]}"
-    )
-    async with build_worker(client, settings):
-        yield Team(AgentRunClient(client, settings.task_queue), exporter)
+    async with team_worker(client, tmp_path) as (runs, _):
+        yield Team(runs, exporter)
     provider.shutdown()
 
 

@@ -19,6 +19,7 @@ from rich.console import Console
 from temporalio.service import RPCError
 
 from agentrun.client import AgentRunClient, AgentRunError
+from agentrun.client.watch import QUERY_TIMEOUT_S, status_within
 from agentrun.contracts.model_ref import split_model
 from agentrun.contracts.review import Decision, ReviewDecision
 from agentrun.contracts.runs import Failure, RunStatus
@@ -31,9 +32,6 @@ if TYPE_CHECKING:
     from agentrun.agents.registry import AgentRegistry
 
 P = ParamSpec("P")
-
-# A status query needs a worker to answer; without one it would hang until the server gives up.
-QUERY_TIMEOUT_S = 10.0
 
 # Piped output is read by people in logs and wide editors: don't fold tables to 80 columns.
 _PIPED_WIDTH = 160
@@ -323,13 +321,7 @@ async def open_client(settings: Settings) -> AgentRunClient:
 
 
 async def query_status(client: AgentRunClient, run_id: str, settings: Settings) -> RunStatus:
-    try:
-        return await asyncio.wait_for(client.status(run_id), QUERY_TIMEOUT_S)
-    except TimeoutError:
-        raise CliError(
-            f"run {run_id} did not answer its status query within {QUERY_TIMEOUT_S:g} s; "
-            f"is a worker running on task queue {settings.task_queue!r}?"
-        ) from None
+    return await status_within(client, run_id, QUERY_TIMEOUT_S, settings.task_queue)
 
 
 async def try_status(client: AgentRunClient, run_id: str) -> RunStatus | None:

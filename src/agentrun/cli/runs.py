@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentrun.cli.common import (
-    QUERY_TIMEOUT_S,
     CliError,
     connection_options,
     emit_json,
@@ -22,6 +21,7 @@ from agentrun.cli.progress import wait_showing_progress
 from agentrun.cli.render import pending_review_line, print_status, runs_table, state_text
 from agentrun.cli.team_status import team_tree, team_view
 from agentrun.client import AgentRunClient, AgentRunError
+from agentrun.client.watch import QUERY_TIMEOUT_S
 from agentrun.contracts.review import ReviewAck, ReviewDecision
 from agentrun.contracts.runs import RunRequest, RunResult, RunStatus
 from agentrun.contracts.states import RunState

@@ -71,7 +71,7 @@ async def watch_run(
     unanswered for ``query_timeout_s`` (no worker), or when later ones go unanswered for
     ``patience_s``.
     """
-    current = await _first_status(client, run_id, query_timeout_s, task_queue)
+    current = await status_within(client, run_id, query_timeout_s, task_queue)
     yield current
     if current.state.terminal:
         return
@@ -137,9 +137,11 @@ class _Poller:
         return latest
 
 
-async def _first_status(
+async def status_within(
     client: "AgentRunClient", run_id: str, timeout_s: float, task_queue: str
 ) -> RunStatus:
+    """The run's status, or one line saying the likely cause when no worker answers in time
+    (a query is answered by a worker: with none on the queue it waits without end)."""
     try:
         return await asyncio.wait_for(client.status(run_id), timeout_s)
     except TimeoutError:

@@ -40,7 +40,6 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.workflows.guardrails import Guardrails
     from agentrun.workflows.metrics import RunMetrics
     from agentrun.workflows.run_base import AgentRunBase
-    from agentrun.workflows.tools import ToolRunner
 
 # A carried request this large is not sent: Temporal refuses payloads over 2 MB, and a refused
 # continue-as-new would fail every workflow task of the run. It goes on in its history instead.
@@ -168,13 +167,7 @@ class Continuing(AgentRunBase):
             spec, request.agent, request.tenant_id, legacy_screen=carried.guard.legacy_screen
         )
         self._guard.resume(carried.guard, self._loops.counts)
-        evaluation = request.evaluation
-        self._tools = ToolRunner(
-            spec,
-            self._context,
-            self._execution_time_left,
-            recorded=evaluation.tool_results if evaluation else None,
-        )
+        self._tools = self._tool_runner(spec)
         self._tools.resume(carried.calls)
         self._team.children = {child.run_id: child for child in carried.children}
         self._compactions = list(carried.compactions)

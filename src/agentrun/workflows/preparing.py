@@ -20,7 +20,6 @@ with workflow.unsafe.imports_passed_through():
     from agentrun.workflows.carry import Continuing
     from agentrun.workflows.errors import RunFailure
     from agentrun.workflows.guardrails import Guardrails, check_start_grant, describe
-    from agentrun.workflows.tools import ToolRunner
 
 
 class Preparing(Continuing):
@@ -78,13 +77,7 @@ class Preparing(Continuing):
             self._input_escalation = decision
         self._ledger.set_budget(budget)
         self._loops = LoopDetector(threshold=spec.loop_threshold)
-        evaluation = request.evaluation
-        self._tools = ToolRunner(
-            spec,
-            self._context,
-            self._execution_time_left,
-            recorded=evaluation.tool_results if evaluation else None,
-        )
+        self._tools = self._tool_runner(spec)
         return spec, run_input
 
     def _check_init_deadline(self, spec: RunPlan) -> None:

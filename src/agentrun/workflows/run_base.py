@@ -270,6 +270,17 @@ class AgentRunBase:
         budget = (self._spec.deadlines if self._spec else StateDeadlines()).executing
         return budget - self._machine.time_in(RunState.EXECUTING, workflow.now())
 
+    def _tool_runner(self, spec: RunPlan) -> ToolRunner:
+        """The run's tool calls; an evaluation replaying a production run answers from its
+        recorded results."""
+        evaluation = self._request.evaluation
+        return ToolRunner(
+            spec,
+            self._context,
+            self._execution_time_left,
+            recorded=evaluation.tool_results if evaluation else None,
+        )
+
     def _context(self) -> RequestContext:
         request = self._request
         return RequestContext(
