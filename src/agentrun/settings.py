@@ -86,9 +86,14 @@ class Settings(BaseSettings):
     # replays every task from the start (used by tests to prove replay safety). A cache smaller
     # than the runs in flight costs about half the throughput: every task of an evicted run
     # replays it from the start. Each cached run costs ~0.2 MB, so this bounds what runs parked in
-    # review cost a worker: evicted, they cost it nothing until a reviewer answers
+    # review cost a worker: evicted, they cost it ~5 KB until a reviewer answers
     # (docs/performance.md, "Memory per parked run").
     max_cached_workflows: int = Field(default=500, ge=0)
+    # "shared": agentrun's modules are imported once and shared by every run (Temporal's advice
+    # for deterministic modules; a cached run costs ~150 KB less). "isolated": each run imports
+    # them again in its own sandbox, so the sandbox's restrictions check agentrun's code as it
+    # runs (the replay test uses it; useful while changing workflow code).
+    workflow_sandbox: Literal["shared", "isolated"] = "shared"
     # Allocations between young-generation garbage collections in a worker process (Python's
     # default is 700); 0 leaves the interpreter's collector as it is. See workers.worker.tune_gc.
     gc_threshold: int = Field(default=20_000, ge=0)

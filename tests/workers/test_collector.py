@@ -9,11 +9,9 @@ the evicted runs waiting for collection under one interval's worth.
 
 import asyncio
 import gc
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from temporalio.client import WorkflowExecutionCount
@@ -49,15 +47,13 @@ def collector_off() -> Iterator[None]:
         gc.enable()
 
 
-def sandboxes_in_memory() -> int:
-    """Run sandboxes still in memory, reachable or not: each imports its own copy of the
-    workflow's module, and ``gc.get_objects`` lists garbage that waits for a collection too."""
-    name = AgentRunWorkflow.__module__
-    imported = sys.modules[name]
+def runs_in_memory() -> int:
+    """Run instances still in memory, reachable or not (``gc.get_objects`` lists garbage that
+    waits for a collection too). A worker sharing agentrun's modules between runs has one
+    workflow class; an isolated sandbox has a copy of the class per run: the names match both."""
+    name, module = AgentRunWorkflow.__qualname__, AgentRunWorkflow.__module__
     return sum(
-        1
-        for o in gc.get_objects()
-        if type(o) is ModuleType and o.__name__ == name and o is not imported
+        1 for o in gc.get_objects() if type(o).__qualname__ == name and type(o).__module__ == module
     )
 
 
@@ -81,7 +77,7 @@ async def test_evicted_runs_wait_for_collection_at_most_one_interval(
     worker = build_worker(temporal_env.client, settings)
     runs = AgentRunClient(temporal_env.client, task_queue=settings.task_queue)
     prefix = f"parked-{uuid.uuid4().hex[:8]}"
-    before = sandboxes_in_memory()
+    before = runs_in_memory()
     query = (
         f"{SA_AGENT_STATE.name} = '{RunState.REVIEWING.value}' AND WorkflowId STARTS_WITH "
         f"'{prefix}-'"
@@ -101,8 +97,8 @@ async def test_evicted_runs_wait_for_collection_at_most_one_interval(
                 counted(first + WAVE),
                 timeout=60,
             )
-        # Every run built at least one sandbox; the cache holds CACHE of them, and the runner
+        # Every run built at least one instance; the cache holds CACHE of them, and the runner
         # collects the rest at least once every ``every`` new ones.
-        kept = sandboxes_in_memory() - before
-    assert kept <= CACHE + every, f"{kept} sandboxes of {RUNS} parked runs still in memory"
-    assert kept >= CACHE  # what the cache holds: the count sees sandboxes
+        kept = runs_in_memory() - before
+    assert kept <= CACHE + every, f"{kept} instances of {RUNS} parked runs still in memory"
+    assert kept >= CACHE  # what the cache holds: the count sees instances

@@ -22,7 +22,7 @@ from agentrun.contracts import FailureCategory, RunRequest, RunState
 from agentrun.contracts.runs import RunStatus
 from agentrun.converter import DATA_CONVERTER
 from agentrun.settings import Settings
-from agentrun.workers.worker import WORKFLOW_RUNNER, build_worker, preload_phone_metadata
+from agentrun.workers.worker import ISOLATED_RUNNER, build_worker, preload_phone_metadata
 from agentrun.workflows.agent_run import AgentRunWorkflow
 from tests.support import failure_runs
 from tests.support.failure_agents import DEFINITION_BUG, EXECUTING_DEADLINE
@@ -82,7 +82,7 @@ async def _history(temporal_env: WorkflowEnvironment, run_id: str) -> WorkflowHi
 async def _replay(history: WorkflowHistory) -> None:
     preload_phone_metadata()  # as a worker does before running any workflow
     replayer = Replayer(
-        workflows=[AgentRunWorkflow], data_converter=DATA_CONVERTER, workflow_runner=WORKFLOW_RUNNER
+        workflows=[AgentRunWorkflow], data_converter=DATA_CONVERTER, workflow_runner=ISOLATED_RUNNER
     )
     await replayer.replay_workflow(history, raise_on_replay_failure=True)
 

@@ -8,13 +8,13 @@ metrics (``StoreObserver``: ``agentrun_store_up`` and the rest, ``observability.
 """
 
 import sqlite3
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import psycopg
 import structlog
 from sqlalchemy import exc as sa_exc
 
@@ -27,8 +27,6 @@ STORE_DOWN_ERRORS = (
     sa_exc.DisconnectionError,
     sa_exc.TimeoutError,
     sqlite3.OperationalError,
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
     ConnectionError,
 )
 
@@ -50,7 +48,14 @@ class StoreObserver(Protocol):
 
 def store_down(err: BaseException) -> bool:
     """Whether ``err`` says the store is down or locked, rather than that a write is bad."""
-    return isinstance(err, STORE_DOWN_ERRORS)
+    return isinstance(err, STORE_DOWN_ERRORS + _postgres_down_errors())
+
+
+def _postgres_down_errors() -> tuple[type[BaseException], ...]:
+    """psycopg's own, when a PostgreSQL store has loaded it: only then can it raise them, and a
+    worker on SQLite is spared the driver's ~8 MB (docs/performance.md, memory per parked run)."""
+    psycopg = sys.modules.get("psycopg")
+    return (psycopg.OperationalError, psycopg.InterfaceError) if psycopg is not None else ()
 
 
 def resolve(done: Future[Any], result: Any = None, error: BaseException | None = None) -> bool:

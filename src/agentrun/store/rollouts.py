@@ -3,12 +3,13 @@ the rollout's analysis compares (runs by version, from the run record)."""
 
 from collections.abc import Collection
 from datetime import datetime
+from statistics import fmean
 
-import numpy as np
 from sqlmodel import Session, col, select
 
 from agentrun.contracts.rollout import Split, SplitChange, VersionFigures
 from agentrun.contracts.states import RunState
+from agentrun.logic.figures import percentile
 from agentrun.store.audit import AuditKind, append_event
 from agentrun.store.models import GovernanceEventRow, RolloutRow, RunRow
 
@@ -82,7 +83,7 @@ def window_figures(
         version=version,
         runs=len(rows),
         failed=sum(1 for row in rows if row.state == RunState.FAILED.value),
-        p95_latency_s=float(np.percentile(latencies, 95)) if latencies else None,
-        cost_per_run_usd=float(np.mean([row.cost_usd for row in rows])),
+        p95_latency_s=percentile(latencies, 95) if latencies else None,
+        cost_per_run_usd=fmean([row.cost_usd for row in rows]),
         security_events=security,
     )

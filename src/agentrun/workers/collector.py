@@ -1,16 +1,16 @@
 """Collecting what evicted runs leave behind, so runs parked in review cost a worker little.
 
-A run in the worker's cache lives in a sandbox of its own: copies of the workflow's modules,
-whose functions and globals refer to each other. When the cache evicts the run (a run parked in
-review is evicted as newer runs come in), nothing but the cyclic garbage collector can free that
-graph, and only a full collection: a cached run lives long enough to reach the oldest
-generation. Worker processes raise the young generation's threshold (``worker.tune_gc``: 700 to
-20,000 allocations, for 3-7 ms of CPU per run), which also spaces full collections out to one
-per ~2 million allocations: in ``bench.parked`` not one ran while 1,000 runs parked. Evicted
-runs piled up until one did, and the allocator's arenas they had filled stayed with the
-process (a CPython arena goes back to the OS only when every block in it is free), which is
-what made each parked run cost ~50-80 KB of a worker's memory after its eviction
-(docs/performance.md, "Memory per parked run").
+A run in the worker's cache lives in a sandbox of its own: its workflow instance, event loop and
+coroutines (and, in an isolated sandbox, copies of the workflow's modules), which refer to each
+other. When the cache evicts the run (a run parked in review is evicted as newer runs come in),
+nothing but the cyclic garbage collector can free that graph, and only a full collection: a
+cached run lives long enough to reach the oldest generation. Worker processes raise the young
+generation's threshold (``worker.tune_gc``: 700 to 20,000 allocations, for 3-7 ms of CPU per
+run), which also spaces full collections out to one per ~2 million allocations: in
+``bench.parked`` not one ran while 1,000 runs parked. Evicted runs piled up until one did, and
+the allocator's arenas they had filled stayed with the process (a CPython arena goes back to the
+OS only when every block in it is free), which is what made each parked run cost ~50-80 KB of a
+worker's memory after its eviction (docs/performance.md, "Memory per parked run").
 
 A run's graph becomes garbage when another run's instance takes its place in the cache, so the
 count of instances created says how much garbage can be waiting: this runner makes a full

@@ -70,11 +70,28 @@ WORKFLOWS: Sequence[type] = (
 # loaded once per process: when the sandbox imported it again (e.g. to raise InvalidSignature)
 # the process aborted. Passed through, every run uses the one copy (it keeps no run state).
 # phonenumbers (output redaction) likewise, with its metadata loaded before any run starts.
-WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+ISOLATED_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
         "cryptography", "phonenumbers"
     )
 )
+# agentrun's own modules imported once per process and shared by every run, as Temporal advises
+# for deterministic modules: a run in the cache no longer holds its own copy of the workflow
+# modules (~150 KB of a cached run's ~350 KB; docs/performance.md, "Memory per parked run").
+# The sandbox's restrictions then no longer watch agentrun's code as it runs, so the replay
+# test replays every recorded history in the isolated sandbox too, and
+# tests/workflows/test_determinism_lint.py reads the code the runs import for clocks,
+# randomness, environment and I/O. No module of agentrun keeps per-run state in its globals.
+SHARED_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "cryptography", "phonenumbers", "agentrun"
+    )
+)
+
+
+def workflow_runner(settings: Settings) -> SandboxedWorkflowRunner:
+    """The sandbox a worker runs workflows in (``AGENTRUN_WORKFLOW_SANDBOX``)."""
+    return SHARED_RUNNER if settings.workflow_sandbox == "shared" else ISOLATED_RUNNER
 
 
 def preload_phone_metadata() -> None:
@@ -297,7 +314,7 @@ def build_worker(
         # Frees what evicted runs leave (workers.collector): without it each run parked in
         # review kept ~50-80 KB of the worker's memory after its eviction.
         workflow_runner=CollectingRunner(
-            WORKFLOW_RUNNER, collection_interval(settings.max_cached_workflows)
+            workflow_runner(settings), collection_interval(settings.max_cached_workflows)
         ),
         activities=[
             prepare.prepare_run,

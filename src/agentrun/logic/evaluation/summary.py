@@ -2,11 +2,11 @@
 
 from collections import Counter
 from collections.abc import Sequence
-
-import numpy as np
+from statistics import fmean
 
 from agentrun.contracts.evaluation import CaseResult, CaseTag, EvalSummary, TagFigures
 from agentrun.logic.evaluation.interval import wilson_interval
+from agentrun.logic.figures import percentile
 
 
 def summarize(results: Sequence[CaseResult]) -> EvalSummary:
@@ -19,15 +19,15 @@ def summarize(results: Sequence[CaseResult]) -> EvalSummary:
             by_tag[tag.value] = TagFigures(
                 cases=len(tagged), passed=ok, interval=wilson_interval(ok, len(tagged))
             )
-    latencies = np.asarray([r.outcome.observed.latency_s for r in results] or [0.0])
+    latencies = [r.outcome.observed.latency_s for r in results] or [0.0]
     failed_by = Counter(s.scorer for r in results for s in r.scores if not s.passed)
     return EvalSummary(
         cases=len(results),
         passed=passed,
         interval=wilson_interval(passed, len(results)),
         by_tag=by_tag,
-        latency_p50_s=float(np.percentile(latencies, 50)),
-        latency_p95_s=float(np.percentile(latencies, 95)),
-        cost_per_run_usd=float(np.mean([r.outcome.cost_usd for r in results] or [0.0])),
+        latency_p50_s=percentile(latencies, 50),
+        latency_p95_s=percentile(latencies, 95),
+        cost_per_run_usd=fmean([r.outcome.cost_usd for r in results] or [0.0]),
         failed_by=dict(sorted(failed_by.items())),
     )
