@@ -118,7 +118,7 @@ def _waiting_for_temporal(reason: str, delay_s: float) -> None:
 
 async def _worker(settings: Settings, json_output: bool, *, migrate_store: bool) -> None:
     # Imported here: tracing and the worker are heavy, and only this command needs them.
-    from agentrun.client.runs import connect_patiently  # noqa: PLC0415
+    from agentrun.client.connection import connect_patiently  # noqa: PLC0415
     from agentrun.converter import data_converter  # noqa: PLC0415
     from agentrun.workers.worker import run_worker  # noqa: PLC0415
 

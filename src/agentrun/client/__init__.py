@@ -5,9 +5,10 @@ filter, unreachable server) is an :class:`AgentRunError` with a one-line message
 exception types stay inside.
 """
 
+from agentrun.client.connection import connect
 from agentrun.client.errors import AgentRunError, IdempotencyConflict, RunClosed, RunNotFound
 from agentrun.client.metadata import runs_query
-from agentrun.client.runs import AgentRunClient, connect
+from agentrun.client.runs import AgentRunClient
 
 __all__ = [
     "AgentRunClient",
