@@ -135,8 +135,30 @@ def _type_checking_only(tree: ast.Module) -> set[int]:
     return lines
 
 
+def _aliases(tree: ast.Module) -> dict[str, str]:
+    """Local names bound by absolute imports, to what they name: ``from time import time as t``
+    binds ``t`` to ``time.time``, ``import datetime as dt`` binds ``dt`` to ``datetime``."""
+    bound: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    bound[alias.asname] = alias.name
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            for alias in node.names:
+                bound[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return bound
+
+
+def _resolved(dotted: str, aliases: dict[str, str]) -> str:
+    head, _, rest = dotted.partition(".")
+    origin = aliases.get(head, head)
+    return f"{origin}.{rest}" if rest else origin
+
+
 def findings(name: str, tree: ast.Module) -> list[str]:
     skipped = _type_checking_only(tree)
+    aliases = _aliases(tree)
     found: list[str] = []
     for node in ast.walk(tree):
         line = getattr(node, "lineno", 0)
@@ -154,11 +176,16 @@ def findings(name: str, tree: ast.Module) -> list[str]:
             called = _dotted(node.func)
             if called is None:
                 continue
-            tail = ".".join(called.split(".")[-2:])
-            if tail in FORBIDDEN_CALLS or called in FORBIDDEN_NAMES:
+            full = _resolved(called, aliases)
+            tail = ".".join(full.split(".")[-2:])
+            if tail in FORBIDDEN_CALLS or (called in FORBIDDEN_NAMES and called not in aliases):
                 found.append(f"{where} calls {called}()")
-        elif isinstance(node, ast.Attribute) and _dotted(node) in FORBIDDEN_ATTRIBUTES:
-            found.append(f"{where} reads {_dotted(node)}")
+        elif isinstance(node, ast.Attribute):
+            dotted = _dotted(node)
+            if dotted is not None and _resolved(dotted, aliases) in FORBIDDEN_ATTRIBUTES:
+                found.append(f"{where} reads {dotted}")
+        elif isinstance(node, ast.Name) and aliases.get(node.id) in FORBIDDEN_ATTRIBUTES:
+            found.append(f"{where} reads {node.id}")
     return found
 
 
@@ -193,6 +220,9 @@ def test_workflow_code_reads_no_clock_randomness_environment_or_io(module: str) 
         ("import uuid\nx = uuid.uuid4()\n", "calls uuid.uuid4()"),
         ("data = open('f').read()\n", "calls open()"),
         ("from sqlalchemy import select\n", "imports sqlalchemy"),
+        ("from time import monotonic as tick\nx = tick()\n", "calls tick()"),
+        ("from datetime import datetime as dt\nx = dt.now()\n", "calls dt.now()"),
+        ("from os import environ\nx = environ.get('A')\n", "reads environ"),
     ],
 )
 def test_the_lint_catches_each_kind(source: str, expected: str) -> None:
