@@ -7,9 +7,12 @@ counts (loops, the policies' repeat counts, event and review numbering) going on
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from agentrun.contracts.agents import AgentSpec
-from agentrun.contracts.carry import KEEP_RECENT
+from agentrun.contracts.carry import KEEP_RECENT, CarriedGuard
 from agentrun.contracts.governance import GovernanceEvent
+from agentrun.contracts.prepare import GUARD_VERSION
 from agentrun.contracts.tools import RequestContext, ToolCallRecord, ToolContract
 from agentrun.logic.guards import KEY_CHARS, LoopDetector, call_key, pack_counts, unpack_counts
 from agentrun.workflows.guardrails import Guardrails
@@ -95,7 +98,7 @@ def _event(n: int) -> GovernanceEvent:
 
 
 def test_governance_events_are_windowed_and_numbered_on() -> None:
-    guard = Guardrails(PLAN, "carried", "acme", legacy_screen=False)
+    guard = Guardrails(PLAN, "carried", "acme", guard_version=GUARD_VERSION)
     guard.events = [_event(n) for n in range(1, KEEP_RECENT + 11)]
     guard.private_data_seen = True
     loops = Counter({call_key("read", {"key": "k"}): 1})
@@ -103,15 +106,28 @@ def test_governance_events_are_windowed_and_numbered_on() -> None:
     assert carried.events_earlier == 10
     assert carried.events[0].event_id == "p11"
     assert carried.calls == pack_counts(Counter()), "the guard saw no call the loops did"
-    resumed = Guardrails(PLAN, "carried", "acme", legacy_screen=False)
+    resumed = Guardrails(PLAN, "carried", "acme", guard_version=GUARD_VERSION)
     resumed.resume(carried, loops)
     assert resumed.private_data_seen
     assert resumed._next_event_id() == f"p{KEEP_RECENT + 11}"
     assert resumed.carried(Counter()).events_earlier == 10
 
 
+@pytest.mark.parametrize("version", [1, 2, GUARD_VERSION])
+def test_the_guard_version_is_carried(version: int) -> None:
+    """A continued run screens as the run began: its guard version goes with it."""
+    carried = Guardrails(PLAN, "carried", "acme", guard_version=version).carried(Counter())
+    assert carried.version == version
+    assert carried.legacy_screen is (version < 2)
+
+
+@pytest.mark.parametrize(("legacy", "version"), [(True, 1), (False, 2)])
+def test_state_carried_before_version_3_reads_as_1_or_2(legacy: bool, version: int) -> None:
+    assert CarriedGuard(legacy_screen=legacy).version == version
+
+
 def test_repeat_counts_equal_to_the_loop_detectors_are_carried_once() -> None:
-    guard = Guardrails(PLAN, "carried", "acme", legacy_screen=False)
+    guard = Guardrails(PLAN, "carried", "acme", guard_version=GUARD_VERSION)
     loops = LoopDetector(threshold=3)
     loops.record("read", {"key": "k"})
     guard.resume(guard.carried(Counter()), loops.counts)  # as after a call both counted

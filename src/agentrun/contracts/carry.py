@@ -54,6 +54,9 @@ class CarriedGuard(_Carried):
     """The guardrails' state: trust labels, the latest governance events, security holds."""
 
     legacy_screen: bool
+    # The run's guard version (PREPARING's result); None in what runs carried before version 3
+    # was written: then 1 or 2, as ``legacy_screen`` says.
+    guard_version: int | None = None
     private_data_seen: bool = False
     untrusted_seen: bool = False
     events: tuple[GovernanceEvent, ...] = ()
@@ -62,6 +65,13 @@ class CarriedGuard(_Carried):
     # Repeat counts the policies see; None: the same as the loop detector's (the usual case,
     # carried once).
     calls: PackedCounts | None = None
+
+    @property
+    def version(self) -> int:
+        """The guard version the run began with."""
+        if self.guard_version is not None:
+            return self.guard_version
+        return 1 if self.legacy_screen else 2
 
 
 class CarriedCalls(_Carried):

@@ -35,7 +35,7 @@ class InputProblem(BaseModel):
     category: FailureCategory | None = None
 
 
-GUARD_VERSION = 2
+GUARD_VERSION = 3
 
 
 class PrepareResult(BaseModel):
@@ -47,7 +47,8 @@ class PrepareResult(BaseModel):
     input_trust: InputTrust | None = None
     # How the run guards itself, recorded so a replay keeps what the run began with (data in the
     # marker rather than a patch marker next to it). 1: the first screen on escaped JSON, review
-    # ids numbered only. 2: the current screen on decoded text, review ids bound to the execution.
+    # ids numbered only. 2: the screen on decoded text, review ids bound to the execution. 3: the
+    # screen also reads Turkish, Polish, Indonesian, Vietnamese, Korean, Arabic and Ukrainian.
     guard_version: int = 1
     problem: InputProblem | None = None
     # Whether the worker keeps a run record, recorded in history with the rest: runs that began

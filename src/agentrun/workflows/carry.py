@@ -164,7 +164,7 @@ class Continuing(AgentRunBase):
         self._loops = LoopDetector(threshold=spec.loop_threshold, seen=carried.loop_calls)
         self._desk.resume(carried.reviews, self._run_id, request.tenant_id)
         self._guard = Guardrails(
-            spec, request.agent, request.tenant_id, legacy_screen=carried.guard.legacy_screen
+            spec, request.agent, request.tenant_id, guard_version=carried.guard.version
         )
         self._guard.resume(carried.guard, self._loops.counts)
         self._tools = self._tool_runner(spec)

@@ -42,13 +42,15 @@ _STOPS = frozenset({Verdict.DENY, Verdict.ESCALATE})
 
 
 class Guardrails:
-    def __init__(self, plan: RunPlan, agent: str, tenant_id: str, *, legacy_screen: bool) -> None:
-        """``legacy_screen``: the run began before guard version 2 (PREPARING's result says),
-        so it screens escaped JSON with the first, frozen screen, as it did then."""
+    def __init__(self, plan: RunPlan, agent: str, tenant_id: str, *, guard_version: int) -> None:
+        """``guard_version``: what the run began with (PREPARING's result says): before 2 it
+        screens escaped JSON with the first, frozen screen, as it did then; from 2 on, decoded
+        text with the screen of that version (``GUARD_VERSION``)."""
         self._engine = PolicyEngine.compile(plan.policies)
         self._agent = agent
         self._tenant = tenant_id
-        self._legacy_screen = legacy_screen
+        self._guard_version = guard_version
+        self._legacy_screen = guard_version < 2
         self._known = frozenset(t.name for t in plan.tools)
         self._calls: Counter[str] = Counter()
         self.private_data_seen = False
@@ -144,6 +146,7 @@ class Guardrails:
         kept = self.events[-KEEP_RECENT:]
         return CarriedGuard(
             legacy_screen=self._legacy_screen,
+            guard_version=self._guard_version,
             private_data_seen=self.private_data_seen,
             untrusted_seen=self.untrusted_seen,
             events=tuple(kept),
@@ -183,7 +186,7 @@ class Guardrails:
                 known_tools=self._known,
                 private_data_seen=self.private_data_seen,
                 untrusted_seen=self.untrusted_seen,
-                legacy_screen=self._legacy_screen,
+                screen_version=self._guard_version,
                 **facts,
             )
         )

@@ -60,7 +60,7 @@ class Preparing(Continuing):
         self._desk.bind_review_ids = prepared.guard_version >= 2
         try:
             self._guard = Guardrails(
-                spec, request.agent, request.tenant_id, legacy_screen=prepared.guard_version < 2
+                spec, request.agent, request.tenant_id, guard_version=prepared.guard_version
             )
         except PolicyError as err:  # documents that conflict: fail the run, not its task
             raise RunFailure(FailureCategory.INTERNAL, f"policies: {err}") from None

@@ -14,7 +14,8 @@ How it reads a text (``screened_text`` first, for JSON: every string and key, de
 - invisible Unicode tag characters, or a run of other invisible characters, are a hit alone;
 - the base view folds Unicode look-alikes (full-width, mathematical, accented and zalgo
   letters) and drops zero-width characters; English patterns (``patterns``, ``actions``) and
-  patterns in nine other languages (``languages``) run on it;
+  patterns in sixteen other languages (``languages``, ``more_languages``, and from screen
+  version 3 ``world_languages``) run on it;
 - derived views (``views``) catch what is disguised: homoglyphs (Unicode's confusables table),
   leetspeak, spaced and separated letters, instructions split across JSON fields, right-to-left
   overrides and ROT13; each runs only when it turns up a word that matters;
@@ -29,10 +30,17 @@ tried only where one of its leading words occurs (``rules``), yet with ~140 patt
 views and the decoders the screen costs about three times the first one on a 4 KB tool output
 (``bench.injection`` times both in one run). Everything is pure and its tables are built at
 import: the screen runs in Temporal workflow code on every run input and tool output and must
-replay identically.
+replay identically, so a run screens with the version it began with (``SCREEN_VERSION``; the
+guard version in PREPARING's result) and patterns are added as a new version.
 """
 
 from agentrun.logic.injection.json_text import MAX_SCREENED_CHARS, screened_text
-from agentrun.logic.injection.screen import InjectionHit, screen_injection
+from agentrun.logic.injection.screen import SCREEN_VERSION, InjectionHit, screen_injection
 
-__all__ = ["MAX_SCREENED_CHARS", "InjectionHit", "screen_injection", "screened_text"]
+__all__ = [
+    "MAX_SCREENED_CHARS",
+    "SCREEN_VERSION",
+    "InjectionHit",
+    "screen_injection",
+    "screened_text",
+]

@@ -7,6 +7,7 @@ from typing import Any
 from agentrun.contracts.policy import Checkpoint
 from agentrun.contracts.tools import ToolPolicy
 from agentrun.errors import UserError
+from agentrun.logic.injection.screen import SCREEN_VERSION
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +26,9 @@ class RunFacts:
       counted by the caller for the engine's ``rate_limit_window``; None when not counted.
     - ``text``: what the injection screen reads: the input at input, the tool's output at
       after_tool, as their decoded strings (``agentrun.logic.injection.screened_text``).
-    - ``legacy_screen``: screen with the first, frozen screen (runs that began before it changed
-      replay with it).
+    - ``screen_version``: which injection screen reads ``text``: 1, the first, frozen one (on
+      escaped JSON); 2 and later, ``screen_injection`` at that version. A run screens with the
+      version it began with, so that its replay decides as it did.
     """
 
     checkpoint: Checkpoint
@@ -44,7 +46,7 @@ class RunFacts:
     untrusted_seen: bool = False
     tenant_runs_in_window: int | None = None
     text: str | None = None
-    legacy_screen: bool = False
+    screen_version: int = SCREEN_VERSION
 
 
 class PolicyError(UserError, ValueError):

@@ -148,7 +148,11 @@ def _injection(rule: InjectionRule) -> Check:
         text = facts.text
         if text is None:
             raise CannotEvaluate("no text to screen for prompt injection")
-        hit = (injection_v1.screen_injection if facts.legacy_screen else screen_injection)(text)
+        hit = (
+            injection_v1.screen_injection(text)
+            if facts.screen_version < 2
+            else screen_injection(text, version=facts.screen_version)
+        )
         if hit is None:
             return None
         encoded = " (base64-encoded)" if hit.encoded else ""
