@@ -42,7 +42,11 @@ class RuleSet:
                 by_lead.setdefault(lead, set()).add(index)
         # A position where the lead "note" occurs is also one where "no" does.
         self._at: dict[str, tuple[int, ...]] = {
-            lead: tuple(sorted(set().union(*(by_lead[p] for p in by_lead if lead.startswith(p)))))
+            lead: tuple(
+                sorted(
+                    set().union(*(by_lead.get(lead[:end], ()) for end in range(1, len(lead) + 1)))
+                )
+            )
             for lead in by_lead
         }
         words = sorted(lead for lead in by_lead if lead[0].isalnum())

@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Final
 
 from agentrun.logic.injection import (
@@ -15,7 +16,7 @@ from agentrun.logic.injection import (
 )
 from agentrun.logic.injection.decoders import Budget, decoded_texts
 from agentrun.logic.injection.json_text import MAX_SCREENED_CHARS
-from agentrun.logic.injection.rules import RuleSet, Spec, compile_rules
+from agentrun.logic.injection.rules import RuleSet, compile_rules
 
 _PHRASE_CHARS = 120
 # A decoded text is searched for encodings once more (base64 of hex, say), never a third time.
@@ -34,20 +35,24 @@ class _Rules:
     every: RuleSet
 
 
-def _rules(latin: tuple[Spec, ...], other: tuple[Spec, ...]) -> _Rules:
-    ascii_rules = compile_rules(
-        patterns.SPECS + disclosure.SPECS + actions.SPECS + languages.LATIN + latin, views.fold
-    )
-    return _Rules(ascii_rules, ascii_rules + compile_rules(other, views.fold))
+_LATIN = compile_rules(
+    patterns.SPECS + disclosure.SPECS + actions.SPECS + languages.LATIN + more_languages.LATIN,
+    views.fold,
+)
+_OTHER = compile_rules(more_languages.OTHER, views.fold)
 
 
-_VERSIONS: Final = {
-    2: _rules(more_languages.LATIN, more_languages.OTHER),
-    3: _rules(
-        more_languages.LATIN + world_languages.LATIN,
-        more_languages.OTHER + world_languages.OTHER,
-    ),
-}
+@cache
+def _rules_of(version: int) -> _Rules:
+    """A version's rule sets, built on first use: indexing a set costs 10-40 ms, and
+    a worker needs an older version only for runs that began under it."""
+    if version == 2:
+        return _Rules(_LATIN, _LATIN + _OTHER)
+    latin = _LATIN + compile_rules(world_languages.LATIN, views.fold)
+    return _Rules(latin, latin + _OTHER + compile_rules(world_languages.OTHER, views.fold))
+
+
+_rules_of(SCREEN_VERSION)  # at import, like every other table: not in a run's first task
 _SQUASHED = compile_rules(views.SQUASHED)
 
 
@@ -69,7 +74,7 @@ def screen_injection(text: str, *, version: int = SCREEN_VERSION) -> InjectionHi
     """
     if len(text) > MAX_SCREENED_CHARS:
         text = text[:MAX_SCREENED_CHARS]
-    rules = _VERSIONS[min(max(version, 2), SCREEN_VERSION)]
+    rules = _rules_of(min(max(version, 2), SCREEN_VERSION))
     return _screen(text, rules, encoded=False, depth=0, budget=Budget())
 
 
