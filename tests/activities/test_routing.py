@@ -2,10 +2,7 @@
 held by another process never holds a run up for longer than a moment (its busy timeout is 30 s)."""
 
 import asyncio
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +11,7 @@ from agentrun.activities.routing import Router
 from agentrun.contracts.rollout import Routed, Split, SplitChange
 from agentrun.store.db import make_engine, session_factory
 from agentrun.store.rollouts import write_split
-from tests.support.store import migrate_data_dir
+from tests.support.store import held_exclusively, migrate_data_dir
 
 
 def change(percent: float) -> SplitChange:
@@ -22,19 +19,6 @@ def change(percent: float) -> SplitChange:
         agent="a", rollout_id="rollout-a", stable="1", candidate="2", percent=percent, stage="s"
     )
     return SplitChange(split=split, by="dana", action="stage")
-
-
-@contextmanager
-def held(path: Path) -> Iterator[None]:
-    """Another process's exclusive hold on the store: readers wait out their busy timeout."""
-    holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("PRAGMA locking_mode = EXCLUSIVE")
-    holder.execute("BEGIN EXCLUSIVE")
-    try:
-        yield
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
 
 
 async def test_routing_follows_the_store_and_a_held_store_costs_a_moment(tmp_path: Path) -> None:
@@ -52,7 +36,7 @@ async def test_routing_follows_the_store_and_a_held_store_costs_a_moment(tmp_pat
         assert await router.route("other", "req") is None
 
         engine.dispose()  # the router's reads leave a pooled connection: close it first
-        with held(tmp_path / "agentrun.db"):
+        with held_exclusively(tmp_path / "agentrun.db"):
             await asyncio.sleep(cached_read.REFRESH_S + 0.1)
             started = time.monotonic()
             routed = [await router.route("a", f"req-{i}") for i in range(20)]

@@ -7,7 +7,6 @@ replays its history on whichever worker answers it.
 """
 
 import asyncio
-import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from agentrun.workers.worker import build_worker
 from agentrun.workflows.options import PREPARE_TIMEOUT
 from tests.support.failure_agents import EXECUTING_DEADLINE, PAUSE, PAUSE_TOOL
 from tests.support.fake_openai import Canned, FakeOpenAI, completion
-from tests.support.store import migrate_data_dir
+from tests.support.store import held_exclusively, migrate_data_dir
 from tests.support.waiting import eventually, wait_for_approval, wait_for_review
 
 Drive = Callable[[AgentRunClient], Awaitable[str]]
@@ -173,14 +172,8 @@ def store_lock(settings: Settings) -> Iterator[None]:
     timeout), then fails."""
     path = make_url(settings.effective_database_url()).database
     assert path is not None
-    holder = sqlite3.connect(path, isolation_level=None)
-    try:
-        holder.execute("PRAGMA locking_mode = EXCLUSIVE")  # readers too, until it closes
-        holder.execute("BEGIN EXCLUSIVE")
+    with held_exclusively(path):
         yield
-        holder.execute("ROLLBACK")
-    finally:
-        holder.close()
 
 
 async def store_outage(client: Client, settings: Settings) -> dict[str, str]:

@@ -2,8 +2,9 @@
 conversation stores a writer someone closes."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from sqlmodel import Session
@@ -31,3 +32,18 @@ async def conversation_store(sessions: Callable[[], Session]) -> AsyncIterator[C
         yield ConversationStore(writer)
     finally:
         await asyncio.to_thread(writer.close)
+
+
+@contextmanager
+def held_exclusively(path: Path | str) -> Iterator[None]:
+    """Hold a SQLite store from another connection, exclusively, as a backup or a VACUUM in
+    another process would: every write and every read of it waits out its busy timeout, then
+    fails."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("PRAGMA locking_mode = EXCLUSIVE")  # readers too, until it closes
+        holder.execute("BEGIN EXCLUSIVE")
+        yield
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()

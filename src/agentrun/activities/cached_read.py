@@ -13,6 +13,8 @@ from typing import Generic, TypeVar
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
+from agentrun.store.health import store_down
+
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
@@ -40,8 +42,9 @@ class CachedRead(Generic[T]):
         if self._pending is None and time.monotonic() - self._read_at >= REFRESH_S:
             self._read_at = time.monotonic()
             self._pending = asyncio.get_running_loop().run_in_executor(self._executor, self._read)
-            # Not ready in time: collected on a later call; the last value serves meanwhile.
-            with contextlib.suppress(TimeoutError, SQLAlchemyError):
+            # Not ready in time: collected on a later call; the last value serves meanwhile. A
+            # read that failed is done: _collect below keeps the last value or raises a bug.
+            with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._pending), WAIT_S)
             if self._pending is not None and self._pending.done():
                 self._collect(self._pending)
@@ -56,10 +59,17 @@ class CachedRead(Generic[T]):
                 log.info("store readable again", what=self._what)
             self._failing = False
             return
-        if not isinstance(error, SQLAlchemyError):
+        if not _unreadable(error):
             raise error
         if not self._failing:  # once per outage, not once per read
             log.warning(
                 "store unreadable, using the last read", what=self._what, error=str(error)[:200]
             )
         self._failing = True
+
+
+def _unreadable(error: BaseException) -> bool:
+    """A store that cannot be read now (locked, down) or that SQLAlchemy refused to read: the
+    last value serves. A locked SQLite file raises the driver's own error, not SQLAlchemy's (the
+    store begins its transactions with ``BEGIN IMMEDIATE`` itself)."""
+    return isinstance(error, SQLAlchemyError) or store_down(error)

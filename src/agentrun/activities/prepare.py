@@ -38,6 +38,7 @@ from agentrun.contracts.runs import MAX_INPUT_BYTES
 from agentrun.contracts.states import TERMINAL_STATES, FailureCategory
 from agentrun.logic.input_trust import label_input
 from agentrun.logic.policy import PolicyEngine
+from agentrun.store.health import store_down
 from agentrun.store.models import RunRow
 
 _FINISHED = frozenset(state.value for state in TERMINAL_STATES)
@@ -127,8 +128,11 @@ class PrepareActivities:
                     self._reads, self._stored_owner, run_id, execution_id
                 )
                 return await asyncio.wait_for(read, OWNER_READ_S)
-            except (SQLAlchemyError, TimeoutError) as err:
-                # The store is down or locked: Temporal still knows the executions it kept.
+            except Exception as err:
+                if not (isinstance(err, SQLAlchemyError | TimeoutError) or store_down(err)):
+                    raise
+                # The store is down or locked (a locked SQLite file raises the driver's own
+                # error): Temporal still knows the executions it kept.
                 activity.logger.info("run store unreadable, asking Temporal: %r", err)
         if self._client is None:
             return None
