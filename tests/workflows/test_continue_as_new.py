@@ -74,7 +74,15 @@ async def test_a_continued_run_is_the_same_run(
         RunState.INIT, RunState.PREPARING, RunState.EXECUTING, RunState.REVIEWING,
         RunState.EXECUTING, RunState.REVIEWING,
     ]  # fmt: skip
-    assert waiting.transitions[: len(gate.transitions)] == gate.transitions
+    # The same transitions; a time taken in a workflow task that resolved a local activity can
+    # read some tens of ms apart on two replays of a loaded worker with no cache (as in
+    # tests/cli/test_cli.py::_same_path), so times are compared to within a second.
+    carried = waiting.transitions[: len(gate.transitions)]
+    assert [(t.source, t.target, t.reason) for t in carried] == [
+        (t.source, t.target, t.reason) for t in gate.transitions
+    ]
+    pairs = zip(carried, gate.transitions, strict=True)
+    assert all(abs((a.at - b.at).total_seconds()) < 1 for a, b in pairs)
     ats = [t.at for t in waiting.transitions]
     assert ats == sorted(ats)
     assert waiting.step == HAUL_STEPS + 2

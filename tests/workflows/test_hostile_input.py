@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError, to_json
@@ -33,6 +33,7 @@ from agentrun.contracts.names import SIGNAL_REVIEW, UPDATE_SUBMIT_REVIEW
 from agentrun.contracts.review import MAX_EDIT_BYTES, ReviewAck
 from agentrun.contracts.runs import MAX_INPUT_BYTES, RunResult
 from agentrun.contracts.states import FailureCategory
+from agentrun.converter import DATA_CONVERTER
 from agentrun.logic.grants import decision_digest
 from agentrun.logic.redaction import redact_value
 from agentrun.signing import (
@@ -81,6 +82,12 @@ def _encodes(value: object) -> bool:
     except PydanticSerializationError:
         return False
     return True
+
+
+def _sent_as(value: object) -> bytes:
+    """The JSON a raw Temporal client sends: its data converter writes inf and NaN as null
+    (pydantic's own ``to_json`` writes ``Infinity`` and ``NaN``)."""
+    return DATA_CONVERTER.payload_converter.to_payloads([value])[0].data
 
 
 def _sized(char: str, json_bytes: int) -> str:
@@ -388,6 +395,7 @@ def _refusal_reason(decision: ReviewDecision, review_id: str) -> str | None:
 
 @HOSTILE
 @given(attempts=st.lists(st.tuples(review_payloads, channels), min_size=1, max_size=4))
+@example(attempts=[(float("inf"), "signal"), (float("nan"), "signal")])  # sent as null
 async def test_hostile_review_payloads_are_refused_and_the_run_still_ends(
     runs: AgentRunClient, attempts: list[tuple[object, str]]
 ) -> None:
@@ -407,8 +415,8 @@ async def test_hostile_review_payloads_are_refused_and_the_run_still_ends(
             if _encodes(payload) and len(to_json(payload)) < RAW_LIMIT:
                 await _send_raw(runs, run_id, payload, channel)
                 if channel == "signal":  # not dropped: refused on the record, like any other
-                    # inf and NaN go out as JSON null, which is no decision at all.
-                    null = to_json(payload) == b"null"
+                    # A bare inf or NaN goes out as JSON null, which is no decision at all.
+                    null = _sent_as(payload) == b"null"
                     await gate.signal_refused("no decision" if null else "invalid ReviewDecision")
             continue
         why = _client_refusal(decision)
