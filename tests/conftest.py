@@ -3,7 +3,7 @@
 import os
 import sys
 import sysconfig
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from agentrun.converter import DATA_CONVERTER
 from agentrun.observability.logging import configure_logging
 from agentrun.settings import Settings
 from agentrun.workers.worker import build_worker
+from tests.support.fake_openai import FakeOpenAI
 from tests.support.store import migrate_data_dir
 
 SCRIPTS = Path(sysconfig.get_path("scripts"))
@@ -73,6 +74,21 @@ async def runs(
     temporal_env: WorkflowEnvironment, worker: Worker, settings: Settings
 ) -> AgentRunClient:
     return AgentRunClient(temporal_env.client, task_queue=settings.task_queue)
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeOpenAI]:
+    """A local server speaking OpenAI's Chat Completions protocol, one per test module (a module
+    may override it, as the Anthropic tests do with theirs)."""
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def server(fake: FakeOpenAI) -> FakeOpenAI:
+    """The module's fake OpenAI server with nothing queued and nothing received."""
+    fake.reset()
+    return fake
 
 
 _exit_status = 0

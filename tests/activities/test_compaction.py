@@ -5,7 +5,7 @@ fake server) take the calls; a provider here only records the requests it is giv
 
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -100,18 +100,6 @@ class Harness:
         self.env.info = dataclasses.replace(self.env.info, attempt=attempt)
         result: ModelCallResult = await self.env.run(self.activities.model_call, call)
         return result
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
-def server(fake: FakeOpenAI) -> FakeOpenAI:
-    fake.reset()
-    return fake
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 protocol: what the grader is sent, and every way its answer can go."""
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -29,12 +28,6 @@ RUN = CaseOutcome(
     output={"summary": "Sorry: refunded 250 EUR."},
     observed=Observation(latency_s=0.1),
 )
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ protocol: what is sent, how answers and usage are read, and how each failure is 
 import json
 import os
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -35,18 +35,6 @@ SPEC = build_refund_agent().spec
 RUN_INPUT = {"order_id": "1001", "reason": "arrived broken", "amount": 250}
 USER = Message(role="user", content=json.dumps(RUN_INPUT))
 REQUEST = ModelRequest(spec=SPEC, messages=[USER], turn=1, model=MODEL)
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
-def server(fake: FakeOpenAI) -> FakeOpenAI:
-    fake.reset()
-    return fake
 
 
 @pytest.fixture

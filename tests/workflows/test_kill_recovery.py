@@ -9,7 +9,6 @@ a loaded CI box: with the old timeouts (a 20 s model heartbeat timeout, tools wi
 until their 10 s timeout) each of these took 9-20 s.
 """
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,12 +21,6 @@ from tests.support.kill_recovery import Stack, measure
 from tests.support.store import migrate_data_dir
 
 BOUND_S = 8.0
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
 
 
 @pytest.fixture

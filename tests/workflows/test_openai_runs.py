@@ -4,7 +4,7 @@ through the official SDK, and the run goes as the same run on the scripted model
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,12 +32,6 @@ MODEL = "gpt-4o-mini"
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 async def openai_runs(
     temporal_env: WorkflowEnvironment, settings: Settings, fake: FakeOpenAI
 ) -> AsyncIterator[AgentRunClient]:
@@ -48,12 +42,6 @@ async def openai_runs(
     worker_settings = settings.model_copy(update={"task_queue": queue})
     async with build_worker(temporal_env.client, worker_settings, environ=environ):
         yield AgentRunClient(temporal_env.client, task_queue=queue)
-
-
-@pytest.fixture
-def server(fake: FakeOpenAI) -> FakeOpenAI:
-    fake.reset()
-    return fake
 
 
 def _request(order_id: str, amount: float, model: str | None) -> RunRequest:

@@ -11,9 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 import structlog
-from sqlalchemy.exc import SQLAlchemyError
 
-from agentrun.store.health import store_down
+from agentrun.store.health import unreadable
 
 log = structlog.get_logger(__name__)
 
@@ -59,17 +58,10 @@ class CachedRead(Generic[T]):
                 log.info("store readable again", what=self._what)
             self._failing = False
             return
-        if not _unreadable(error):
+        if not unreadable(error):
             raise error
         if not self._failing:  # once per outage, not once per read
             log.warning(
                 "store unreadable, using the last read", what=self._what, error=str(error)[:200]
             )
         self._failing = True
-
-
-def _unreadable(error: BaseException) -> bool:
-    """A store that cannot be read now (locked, down) or that SQLAlchemy refused to read: the
-    last value serves. A locked SQLite file raises the driver's own error, not SQLAlchemy's (the
-    store begins its transactions with ``BEGIN IMMEDIATE`` itself)."""
-    return isinstance(error, SQLAlchemyError) or store_down(error)

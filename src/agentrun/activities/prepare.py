@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 from sqlalchemy import func
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.client import Client
@@ -38,7 +37,7 @@ from agentrun.contracts.runs import MAX_INPUT_BYTES
 from agentrun.contracts.states import TERMINAL_STATES, FailureCategory
 from agentrun.logic.input_trust import label_input
 from agentrun.logic.policy import PolicyEngine
-from agentrun.store.health import store_down
+from agentrun.store.health import unreadable
 from agentrun.store.models import RunRow
 
 _FINISHED = frozenset(state.value for state in TERMINAL_STATES)
@@ -129,10 +128,9 @@ class PrepareActivities:
                 )
                 return await asyncio.wait_for(read, OWNER_READ_S)
             except Exception as err:
-                if not (isinstance(err, SQLAlchemyError | TimeoutError) or store_down(err)):
+                if not (isinstance(err, TimeoutError) or unreadable(err)):
                     raise
-                # The store is down or locked (a locked SQLite file raises the driver's own
-                # error): Temporal still knows the executions it kept.
+                # The store is down or locked: Temporal still knows the executions it kept.
                 activity.logger.info("run store unreadable, asking Temporal: %r", err)
         if self._client is None:
             return None

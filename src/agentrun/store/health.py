@@ -51,6 +51,13 @@ def store_down(err: BaseException) -> bool:
     return isinstance(err, STORE_DOWN_ERRORS + _postgres_down_errors())
 
 
+def unreadable(err: BaseException) -> bool:
+    """Whether a read that raised ``err`` found the store down, locked or refusing the read:
+    the caller goes on without it. A locked SQLite file raises the driver's own error, not
+    SQLAlchemy's (the store begins its transactions with ``BEGIN IMMEDIATE`` itself)."""
+    return isinstance(err, sa_exc.SQLAlchemyError) or store_down(err)
+
+
 def _postgres_down_errors() -> tuple[type[BaseException], ...]:
     """psycopg's own, when a PostgreSQL store has loaded it: only then can it raise them, and a
     worker on SQLite is spared the driver's ~8 MB (docs/performance.md, memory per parked run)."""

@@ -50,7 +50,6 @@ class Guardrails:
         self._agent = agent
         self._tenant = tenant_id
         self._guard_version = guard_version
-        self._legacy_screen = guard_version < 2
         self._known = frozenset(t.name for t in plan.tools)
         self._calls: Counter[str] = Counter()
         self.private_data_seen = False
@@ -138,6 +137,10 @@ class Guardrails:
             )
         return redacted
 
+    def _legacy_screen(self) -> bool:
+        """The run began before guard version 2: the first, frozen screen on escaped JSON."""
+        return self._guard_version < 2
+
     # -------------------------------------------------------------- continue-as-new
 
     def carried(self, loop_counts: Counter[str]) -> CarriedGuard:
@@ -145,7 +148,7 @@ class Guardrails:
         the repeat counts, unless they are the loop detector's (``loop_counts``), as usual."""
         kept = self.events[-KEEP_RECENT:]
         return CarriedGuard(
-            legacy_screen=self._legacy_screen,
+            legacy_screen=self._legacy_screen(),
             guard_version=self._guard_version,
             private_data_seen=self.private_data_seen,
             untrusted_seen=self.untrusted_seen,
@@ -175,7 +178,7 @@ class Guardrails:
         """What the screen reads: every string of the value (keys too) as the model will read
         it, never an escaped serialisation, where ``\\u200b`` and a ``\\n`` before "Ignore all
         previous instructions" would hide what the screen looks for."""
-        return _text(value) if self._legacy_screen else screened_text(value)
+        return _text(value) if self._legacy_screen() else screened_text(value)
 
     def _decide(self, checkpoint: Checkpoint, **facts: Any) -> PolicyDecision:
         decision = self._engine.decide(
